@@ -1,0 +1,117 @@
+/*
+ * backend_request.c - the request Orthanc receives.
+ *
+ * mod_proxy builds the backend request from a copy of the client's headers,
+ * drops the hop-by-hop ones (including those the client's Connection header
+ * names) and then runs its "fixups" hook on that copy.  The identity and
+ * forwarding headers are written there, after that clean-up, so no client
+ * header can remove or replace them (CVE-2022-31813), and nothing written
+ * there ever reaches the client or the access log.
+ */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <apr_optional_hooks.h>
+#include <apr_strings.h>
+
+#include "mod_proxy.h"
+#include "orthanc_proxy.h"
+#include "forward_headers.h"
+#include "method_override.h"
+
+APLOG_USE_MODULE(orthanc_proxy);
+
+/* Client headers that only the proxy may set. */
+static const char *const PROXY_OWNED_HEADERS[] = {
+    "Forwarded",
+    "X-Forwarded-For",
+    "X-Forwarded-Host",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Prefix",
+    "X-Forwarded-Port",
+    "X-Forwarded-Server",
+    "Authorization",
+    NULL
+};
+
+static int is_proxy_owned(const char *name)
+{
+    const char *const *owned;
+
+    for (owned = PROXY_OWNED_HEADERS; *owned; owned++) {
+        if (op_header_names_match(name, *owned)) {
+            return 1;
+        }
+    }
+    return op_is_override_header(name);
+}
+
+static int collect_proxy_owned(void *data, const char *name, const char *value)
+{
+    if (is_proxy_owned(name)) {
+        APR_ARRAY_PUSH((apr_array_header_t *)data, const char *) = name;
+    }
+    return 1;
+}
+
+static void remove_proxy_owned_headers(request_rec *r)
+{
+    apr_array_header_t *names = apr_array_make(r->pool, 8, sizeof(char *));
+    int i;
+
+    apr_table_do(collect_proxy_owned, names, r->headers_in, NULL);
+    for (i = 0; i < names->nelts; i++) {
+        apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
+    }
+}
+
+static void add_forwarding_headers(request_rec *r, const op_request *req)
+{
+    const char *scheme = ap_http_scheme(r);
+    const char *prefix = req->mapping->prefix.prefix_bare;
+
+    apr_table_setn(r->headers_in, "Forwarded",
+                   op_forwarded_value(r->pool, r->useragent_ip,
+                                      req->public_host, prefix, scheme));
+    apr_table_setn(r->headers_in, "X-Forwarded-For", r->useragent_ip);
+    apr_table_setn(r->headers_in, "X-Forwarded-Host", req->public_host);
+    apr_table_setn(r->headers_in, "X-Forwarded-Proto", scheme);
+    apr_table_setn(r->headers_in, "X-Forwarded-Prefix", *prefix ? prefix : "/");
+    apr_table_setn(r->headers_in, "X-Forwarded-Server",
+                   r->server->server_hostname);
+}
+
+static int write_backend_headers(request_rec *r)
+{
+    const op_request *req = op_request_get(r);
+
+    if (req == NULL || req->action != OP_ACTION_PROXY) {
+        return DECLINED;
+    }
+    remove_proxy_owned_headers(r);
+    add_forwarding_headers(r, req);
+    return OK;
+}
+
+/* mod_proxy_http reports a backend that does not answer in time as 502;
+ * tell the client it was a timeout. */
+static int report_timeout(int *status, request_rec *r)
+{
+    if (op_request_get(r) == NULL || *status != HTTP_BAD_GATEWAY
+        || apr_table_get(r->notes, "proxy_timedout") == NULL) {
+        return DECLINED;
+    }
+    *status = HTTP_GATEWAY_TIME_OUT;
+    r->status_line = NULL;
+    return OK;
+}
+
+void op_register_backend_request_hooks(void)
+{
+    APR_OPTIONAL_HOOK(proxy, fixups, write_backend_headers, NULL, NULL,
+                      APR_HOOK_REALLY_LAST);
+    APR_OPTIONAL_HOOK(proxy, request_status, report_timeout, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+}

@@ -1,0 +1,85 @@
+/*
+ * orthanc_proxy.h - what the Apache-facing parts of mod_orthanc_proxy share:
+ * the configuration records, the per-request record and the entry points of
+ * each part.
+ */
+#ifndef ORTHANC_PROXY_H
+#define ORTHANC_PROXY_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+
+#include "directive_args.h"
+#include "path_canon.h"
+
+extern module AP_MODULE_DECLARE_DATA orthanc_proxy_module;
+
+/* The handler that answers locally: the "/prefix" -> "/prefix/" redirect. */
+#define OP_LOCAL_HANDLER "orthanc-proxy"
+
+/* One OrthancProxy directive. */
+typedef struct {
+    op_prefix   prefix;
+    op_backend  backend;
+    const char *defined_at;   /* "file:line", for configuration messages */
+} op_mapping;
+
+/* Per server and virtual host. */
+typedef struct {
+    /* op_mapping *, own ones first, then those inherited from the main server */
+    apr_array_header_t *mappings;
+} op_server_conf;
+
+/* Per directory (server defaults and <Location>). */
+typedef struct {
+    int unused;
+} op_dir_conf;
+
+typedef enum {
+    OP_ACTION_PROXY,          /* hand over to mod_proxy */
+    OP_ACTION_REDIRECT        /* "/prefix" -> "/prefix/" */
+} op_action;
+
+/* What the module learnt about one request it owns. */
+typedef struct {
+    const op_mapping *mapping;
+    op_action   action;
+    op_path     path;           /* Orthanc's reading of the whole path */
+    const char *orthanc_path;   /* decoded, below the prefix: "/patients" */
+    const char *backend_path;   /* encoded, below the prefix, on the wire */
+    const char *client_method;  /* the method on the request line */
+    const char *public_host;    /* host[:port] the client asked for */
+    /* Set when the module refuses the request; read by the error body. */
+    const char *reason;
+    const char *rule;
+} op_request;
+
+/* mod_orthanc_proxy.c */
+op_request *op_request_get(const request_rec *r);
+const op_mapping *op_find_mapping_for_uri(const request_rec *r,
+                                          const char *uri);
+int op_refuse(request_rec *r, op_request *req, int status,
+              const char *reason, const char *rule);
+
+/* proxy_bridge.c: everything that touches mod_proxy's own structures */
+const char *op_define_backend(cmd_parms *cmd, const op_mapping *mapping,
+                              const char *params);
+int op_check_backends(apr_pool_t *ptemp, server_rec *s);
+void op_keep_expect_from_backend(request_rec *r);
+
+/* backend_request.c: the request Orthanc receives */
+void op_register_backend_request_hooks(void);
+
+/* error_response.c: the JSON body of the errors the proxy produces */
+void op_register_error_response(void);
+
+/* response_headers.c: Orthanc's answer on its way back */
+void op_register_response_headers(void);
+void op_add_response_headers_filter(request_rec *r);
+
+/* body_limit.c: LimitRequestBody, which Apache skips on proxied requests */
+void op_register_body_limit(void);
+int op_enforce_body_limit(request_rec *r, op_request *req);
+
+#endif

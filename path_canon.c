@@ -1,0 +1,240 @@
+/*
+ * path_canon.c - a request path as Orthanc will route it (see path_canon.h).
+ */
+#include "path_canon.h"
+
+#include <string.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+static int hex_digit_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+static op_path_status classify_byte(unsigned char c)
+{
+    if (c == 0) {
+        return OP_PATH_NUL;
+    }
+    if (c < 0x20 || c == 0x7f) {
+        return OP_PATH_CONTROL;
+    }
+    return OP_PATH_OK;
+}
+
+/* Percent-decodes RAW into a NUL-terminated buffer, turning '\' into '/'
+ * as Orthanc does. */
+static op_path_status decode(apr_pool_t *p, const char *raw, apr_size_t len,
+                             char **decoded)
+{
+    char *out = apr_palloc(p, len + 1);
+    apr_size_t i, n = 0;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)raw[i];
+        op_path_status status;
+
+        if (c == '%') {
+            int high, low;
+            if (len - i < 3) {
+                return OP_PATH_BAD_ESCAPE;
+            }
+            high = hex_digit_value((unsigned char)raw[i + 1]);
+            low = hex_digit_value((unsigned char)raw[i + 2]);
+            if (high < 0 || low < 0) {
+                return OP_PATH_BAD_ESCAPE;
+            }
+            c = (unsigned char)(high * 16 + low);
+            i += 2;
+        }
+        status = classify_byte(c);
+        if (status != OP_PATH_OK) {
+            return status;
+        }
+        out[n++] = (char)(c == '\\' ? '/' : c);
+    }
+    out[n] = '\0';
+    *decoded = out;
+    return OP_PATH_OK;
+}
+
+op_path_status op_path_parse(apr_pool_t *p, const char *raw, apr_size_t len,
+                             op_path *out)
+{
+    char *decoded, *cursor;
+    op_path_status status;
+    int last_was_directory = 0;
+
+    if (len == 0 || raw[0] != '/') {
+        return OP_PATH_NOT_ABSOLUTE;
+    }
+    status = decode(p, raw, len, &decoded);
+    if (status != OP_PATH_OK) {
+        return status;
+    }
+
+    out->segments = apr_array_make(p, 8, sizeof(const char *));
+    cursor = decoded;
+    while (*cursor) {
+        char *segment = cursor;
+        char *slash = strchr(cursor, '/');
+
+        if (slash) {
+            *slash = '\0';
+            cursor = slash + 1;
+        }
+        else {
+            cursor += strlen(cursor);
+        }
+
+        if (*segment == '\0' || strcmp(segment, ".") == 0) {
+            last_was_directory = 1;
+        }
+        else if (strcmp(segment, "..") == 0) {
+            if (out->segments->nelts > 0) {
+                apr_array_pop(out->segments);
+            }
+            last_was_directory = 1;
+        }
+        else {
+            APR_ARRAY_PUSH(out->segments, const char *) = segment;
+            last_was_directory = (slash != NULL && *cursor == '\0');
+        }
+    }
+    out->trailing_slash = last_was_directory && out->segments->nelts > 0;
+    return OP_PATH_OK;
+}
+
+const char *op_path_status_reason(op_path_status status)
+{
+    switch (status) {
+    case OP_PATH_OK:
+        return "the path is valid";
+    case OP_PATH_NOT_ABSOLUTE:
+        return "the path does not start with '/'";
+    case OP_PATH_BAD_ESCAPE:
+        return "the path contains a '%' that is not followed by two hexadecimal digits";
+    case OP_PATH_NUL:
+        return "the path contains a NUL byte";
+    case OP_PATH_CONTROL:
+        return "the path contains a control character";
+    }
+    return "the path cannot be read";
+}
+
+/* Left as they are on the wire: RFC 3986 unreserved characters and the
+ * sub-delimiters to which neither Apache nor Orthanc give a meaning in a
+ * path.  ';' is escaped so that nothing downstream reads path parameters. */
+static int is_wire_literal(unsigned char c)
+{
+    return c != '\0' && (apr_isalnum(c) || strchr("-._~!$&'()*+,=:@", c));
+}
+
+static apr_size_t encoded_length(const char *segment)
+{
+    apr_size_t n = 0;
+    for (; *segment; segment++) {
+        n += is_wire_literal((unsigned char)*segment) ? 1 : 3;
+    }
+    return n;
+}
+
+static char *append_encoded(char *out, const char *segment)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *segment; segment++) {
+        unsigned char c = (unsigned char)*segment;
+        if (is_wire_literal(c)) {
+            *out++ = (char)c;
+        }
+        else {
+            *out++ = '%';
+            *out++ = hex[c >> 4];
+            *out++ = hex[c & 0x0f];
+        }
+    }
+    return out;
+}
+
+char *op_path_join(apr_pool_t *p, const op_path *path, int from,
+                   op_path_form form)
+{
+    const char **segments = (const char **)path->segments->elts;
+    int count = path->segments->nelts;
+    apr_size_t size = 2;
+    char *result, *out;
+    int i;
+
+    if (from >= count) {
+        return apr_pstrdup(p, "/");
+    }
+    for (i = from; i < count; i++) {
+        size += 1 + (form == OP_PATH_ENCODED ? encoded_length(segments[i])
+                                             : strlen(segments[i]));
+    }
+    result = out = apr_palloc(p, size);
+    for (i = from; i < count; i++) {
+        *out++ = '/';
+        if (form == OP_PATH_ENCODED) {
+            out = append_encoded(out, segments[i]);
+        }
+        else {
+            apr_size_t n = strlen(segments[i]);
+            memcpy(out, segments[i], n);
+            out += n;
+        }
+    }
+    if (path->trailing_slash) {
+        *out++ = '/';
+    }
+    *out = '\0';
+    return result;
+}
+
+op_prefix_match op_path_match_prefix(const op_path *path, const op_path *prefix)
+{
+    const char **have = (const char **)path->segments->elts;
+    const char **want = (const char **)prefix->segments->elts;
+    int i;
+
+    if (path->segments->nelts < prefix->segments->nelts) {
+        return OP_PREFIX_NONE;
+    }
+    for (i = 0; i < prefix->segments->nelts; i++) {
+        if (strcmp(have[i], want[i]) != 0) {
+            return OP_PREFIX_NONE;
+        }
+    }
+    if (prefix->segments->nelts > 0
+        && path->segments->nelts == prefix->segments->nelts
+        && !path->trailing_slash) {
+        return OP_PREFIX_BARE;
+    }
+    return OP_PREFIX_UNDER;
+}
+
+op_prefix_match op_uri_match_prefix(const char *uri, const char *prefix_bare)
+{
+    apr_size_t n = strlen(prefix_bare);
+
+    if (uri == NULL || uri[0] != '/' || strncmp(uri, prefix_bare, n) != 0) {
+        return OP_PREFIX_NONE;
+    }
+    if (uri[n] == '\0' && n > 0) {
+        return OP_PREFIX_BARE;
+    }
+    if (uri[n] == '/' || (n == 0 && uri[0] == '/')) {
+        return OP_PREFIX_UNDER;
+    }
+    return OP_PREFIX_NONE;
+}

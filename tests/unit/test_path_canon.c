@@ -1,0 +1,208 @@
+/* Orthanc's reading of a path: path_canon.c */
+#include <string.h>
+#include "unit_tests.h"
+#include "path_canon.h"
+
+/* Canonical decoded and encoded forms of RAW, or the parse status. */
+static op_path_status canon(const char *raw, const char **decoded,
+                            const char **encoded)
+{
+    op_path path;
+    op_path_status status = op_path_parse(test_pool, raw, strlen(raw), &path);
+    if (status == OP_PATH_OK) {
+        *decoded = op_path_join(test_pool, &path, 0, OP_PATH_DECODED);
+        *encoded = op_path_join(test_pool, &path, 0, OP_PATH_ENCODED);
+    }
+    return status;
+}
+
+static void assert_canon(const char *raw, const char *decoded,
+                         const char *encoded)
+{
+    const char *d = NULL, *e = NULL;
+    ck_assert_msg(canon(raw, &d, &e) == OP_PATH_OK, "%s was refused", raw);
+    ck_assert_str_eq(d, decoded);
+    ck_assert_str_eq(e, encoded);
+}
+
+static void assert_refused(const char *raw, op_path_status expected)
+{
+    const char *d, *e;
+    ck_assert_int_eq(canon(raw, &d, &e), expected);
+}
+
+START_TEST(plain_paths_stay_as_they_are)
+{
+    assert_canon("/", "/", "/");
+    assert_canon("/patients", "/patients", "/patients");
+    assert_canon("/patients/", "/patients/", "/patients/");
+    assert_canon("/instances/1a2b-3c/file", "/instances/1a2b-3c/file",
+                 "/instances/1a2b-3c/file");
+}
+END_TEST
+
+START_TEST(separators_collapse_like_orthanc)
+{
+    assert_canon("//tools//execute-script", "/tools/execute-script",
+                 "/tools/execute-script");
+    assert_canon("/tools\\execute-script", "/tools/execute-script",
+                 "/tools/execute-script");
+    assert_canon("/tools%5cexecute-script", "/tools/execute-script",
+                 "/tools/execute-script");
+    assert_canon("/tools%2Fexecute-script", "/tools/execute-script",
+                 "/tools/execute-script");
+    assert_canon("/tools%2fexecute-script", "/tools/execute-script",
+                 "/tools/execute-script");
+}
+END_TEST
+
+START_TEST(dot_segments_are_resolved)
+{
+    assert_canon("/./tools/./reset", "/tools/reset", "/tools/reset");
+    assert_canon("/patients/../tools/reset", "/tools/reset", "/tools/reset");
+    assert_canon("/patients/%2e%2e/tools/reset", "/tools/reset", "/tools/reset");
+    assert_canon("/patients/%2E./tools/reset", "/tools/reset", "/tools/reset");
+    assert_canon("/a/b/..", "/a/", "/a/");
+    assert_canon("/a/.", "/a/", "/a/");
+}
+END_TEST
+
+START_TEST(dot_dot_stops_at_the_root)
+{
+    assert_canon("/../../tools/shutdown", "/tools/shutdown", "/tools/shutdown");
+    assert_canon("/..", "/", "/");
+}
+END_TEST
+
+START_TEST(escaped_letters_are_decoded)
+{
+    assert_canon("/%74ools/%65xecute-script", "/tools/execute-script",
+                 "/tools/execute-script");
+    assert_canon("/%54OOLS", "/TOOLS", "/TOOLS");
+}
+END_TEST
+
+START_TEST(special_bytes_are_reencoded)
+{
+    assert_canon("/a%20b", "/a b", "/a%20b");
+    assert_canon("/a;b", "/a;b", "/a%3Bb");
+    assert_canon("/a%3Fb", "/a?b", "/a%3Fb");
+    assert_canon("/a%25b", "/a%b", "/a%25b");
+    assert_canon("/a/%252e%252e", "/a/%2e%2e", "/a/%252e%252e");
+    assert_canon("/%C3%A9", "/\xc3\xa9", "/%C3%A9");
+    assert_canon("/a+b@c:d", "/a+b@c:d", "/a+b@c:d");
+}
+END_TEST
+
+START_TEST(unreadable_paths_are_refused)
+{
+    assert_refused("", OP_PATH_NOT_ABSOLUTE);
+    assert_refused("patients", OP_PATH_NOT_ABSOLUTE);
+    assert_refused("/a%zz", OP_PATH_BAD_ESCAPE);
+    assert_refused("/a%4", OP_PATH_BAD_ESCAPE);
+    assert_refused("/a%", OP_PATH_BAD_ESCAPE);
+    assert_refused("/tools/execute-script%00", OP_PATH_NUL);
+    assert_refused("/a%0d%0aX: y", OP_PATH_CONTROL);
+    assert_refused("/a\tb", OP_PATH_CONTROL);
+    assert_refused("/a%7f", OP_PATH_CONTROL);
+}
+END_TEST
+
+START_TEST(a_raw_nul_inside_the_length_is_refused)
+{
+    op_path path;
+    ck_assert_int_eq(op_path_parse(test_pool, "/a\0b", 4, &path), OP_PATH_NUL);
+}
+END_TEST
+
+START_TEST(canonicalising_twice_changes_nothing)
+{
+    static const char *const samples[] = {
+        "/a%2f..%2F%2e%2e/b", "/x/%252e/", "//a\\b/./c/../d/", "/%41%42;c"
+    };
+    size_t i;
+    for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+        const char *d1, *e1, *d2, *e2;
+        ck_assert_int_eq(canon(samples[i], &d1, &e1), OP_PATH_OK);
+        ck_assert_int_eq(canon(e1, &d2, &e2), OP_PATH_OK);
+        ck_assert_str_eq(e1, e2);
+        ck_assert_str_eq(d1, d2);
+    }
+}
+END_TEST
+
+static op_path parse(const char *raw)
+{
+    op_path path;
+    ck_assert_int_eq(op_path_parse(test_pool, raw, strlen(raw), &path),
+                     OP_PATH_OK);
+    return path;
+}
+
+START_TEST(prefixes_match_whole_segments)
+{
+    op_path prefix = parse("/orthanc/");
+    op_path root = parse("/");
+    op_path bare = parse("/orthanc"), below = parse("/orthanc/patients");
+    op_path slash = parse("/orthanc/"), other = parse("/orthancX/patients");
+
+    ck_assert_int_eq(op_path_match_prefix(&bare, &prefix), OP_PREFIX_BARE);
+    ck_assert_int_eq(op_path_match_prefix(&slash, &prefix), OP_PREFIX_UNDER);
+    ck_assert_int_eq(op_path_match_prefix(&below, &prefix), OP_PREFIX_UNDER);
+    ck_assert_int_eq(op_path_match_prefix(&other, &prefix), OP_PREFIX_NONE);
+    ck_assert_int_eq(op_path_match_prefix(&other, &root), OP_PREFIX_UNDER);
+}
+END_TEST
+
+START_TEST(the_path_below_the_prefix_is_joined)
+{
+    op_path path = parse("/orthanc/app/explorer.html");
+    op_path root = parse("/orthanc/");
+    ck_assert_str_eq(op_path_join(test_pool, &path, 1, OP_PATH_ENCODED),
+                     "/app/explorer.html");
+    ck_assert_str_eq(op_path_join(test_pool, &root, 1, OP_PATH_ENCODED), "/");
+}
+END_TEST
+
+START_TEST(apache_uris_match_like_location)
+{
+    ck_assert_int_eq(op_uri_match_prefix("/orthanc", "/orthanc"), OP_PREFIX_BARE);
+    ck_assert_int_eq(op_uri_match_prefix("/orthanc/", "/orthanc"), OP_PREFIX_UNDER);
+    ck_assert_int_eq(op_uri_match_prefix("/orthanc/x", "/orthanc"), OP_PREFIX_UNDER);
+    ck_assert_int_eq(op_uri_match_prefix("/orthancX", "/orthanc"), OP_PREFIX_NONE);
+    ck_assert_int_eq(op_uri_match_prefix("/orthanc%2Fx", "/orthanc"), OP_PREFIX_NONE);
+    ck_assert_int_eq(op_uri_match_prefix("/anything", ""), OP_PREFIX_UNDER);
+    ck_assert_int_eq(op_uri_match_prefix(NULL, "/orthanc"), OP_PREFIX_NONE);
+}
+END_TEST
+
+START_TEST(every_status_has_a_reason)
+{
+    ck_assert_ptr_nonnull(strstr(op_path_status_reason(OP_PATH_NUL), "NUL"));
+    ck_assert_ptr_nonnull(strstr(op_path_status_reason(OP_PATH_BAD_ESCAPE), "%"));
+    ck_assert_ptr_nonnull(strstr(op_path_status_reason(OP_PATH_CONTROL), "control"));
+    ck_assert_ptr_nonnull(strstr(op_path_status_reason(OP_PATH_NOT_ABSOLUTE), "/"));
+}
+END_TEST
+
+Suite *path_canon_suite(void)
+{
+    Suite *s = suite_create("path_canon");
+    TCase *tc = pooled_tcase("canonical form");
+
+    tcase_add_test(tc, plain_paths_stay_as_they_are);
+    tcase_add_test(tc, separators_collapse_like_orthanc);
+    tcase_add_test(tc, dot_segments_are_resolved);
+    tcase_add_test(tc, dot_dot_stops_at_the_root);
+    tcase_add_test(tc, escaped_letters_are_decoded);
+    tcase_add_test(tc, special_bytes_are_reencoded);
+    tcase_add_test(tc, unreadable_paths_are_refused);
+    tcase_add_test(tc, a_raw_nul_inside_the_length_is_refused);
+    tcase_add_test(tc, canonicalising_twice_changes_nothing);
+    tcase_add_test(tc, prefixes_match_whole_segments);
+    tcase_add_test(tc, the_path_below_the_prefix_is_joined);
+    tcase_add_test(tc, apache_uris_match_like_location);
+    tcase_add_test(tc, every_status_has_a_reason);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,43 @@
+/* Runs every Check suite of the pure logic. */
+#include <stdlib.h>
+#include <apr_general.h>
+
+#include "unit_tests.h"
+
+apr_pool_t *test_pool;
+
+void test_pool_setup(void)
+{
+    ck_assert_int_eq(apr_pool_create(&test_pool, NULL), APR_SUCCESS);
+}
+
+void test_pool_teardown(void)
+{
+    apr_pool_destroy(test_pool);
+    test_pool = NULL;
+}
+
+TCase *pooled_tcase(const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, test_pool_setup, test_pool_teardown);
+    return tc;
+}
+
+int main(void)
+{
+    SRunner *runner;
+    int failed;
+
+    apr_initialize();
+    runner = srunner_create(path_canon_suite());
+    srunner_add_suite(runner, directive_args_suite());
+    srunner_add_suite(runner, forward_headers_suite());
+    srunner_add_suite(runner, method_override_suite());
+    srunner_add_suite(runner, json_error_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    apr_terminate();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,22 @@
+/* Check suites of the pure logic, one per source file. */
+#ifndef ORTHANC_PROXY_UNIT_TESTS_H
+#define ORTHANC_PROXY_UNIT_TESTS_H
+
+#include <check.h>
+#include <apr_pools.h>
+
+/* A pool created before and destroyed after every test. */
+extern apr_pool_t *test_pool;
+void test_pool_setup(void);
+void test_pool_teardown(void);
+
+/* A test case that runs with test_pool. */
+TCase *pooled_tcase(const char *name);
+
+Suite *path_canon_suite(void);
+Suite *directive_args_suite(void);
+Suite *forward_headers_suite(void);
+Suite *method_override_suite(void);
+Suite *json_error_suite(void);
+
+#endif
