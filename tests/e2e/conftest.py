@@ -1,0 +1,78 @@
+"""Fixtures: a private Orthanc and Apaches generated per test module."""
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from harness import Apache, Orthanc
+
+
+@pytest.fixture(scope="session")
+def base_dir():
+    # Not pytest's tmp_path: its root is 0700 and Apache's children, which
+    # run as nobody under root, must be able to read their document root.
+    path = tempfile.mkdtemp(prefix="orthanc-proxy-e2e-")
+    os.chmod(path, 0o755)
+    yield path
+    if not os.environ.get("OP_KEEP_TMP"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def workdir(base_dir, request):
+    path = os.path.join(base_dir, request.node.name.replace("/", "_")[:80])
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o755)
+    return path
+
+
+@pytest.fixture(scope="module")
+def module_dir(base_dir, request):
+    path = os.path.join(base_dir, request.module.__name__)
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o755)
+    return path
+
+
+@pytest.fixture(scope="module")
+def orthanc(module_dir):
+    """An Orthanc shared by the tests of one module."""
+    server = Orthanc(module_dir).start()
+    yield server
+    server.stop()
+
+
+class ApacheFactory:
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.started = []
+        self.count = 0
+
+    def __call__(self, body="", start=True, **kwargs):
+        self.count += 1
+        kwargs.setdefault("name", f"apache{self.count}")
+        apache = Apache(self.workdir, body, **kwargs)
+        if start:
+            apache.start()
+            self.started.append(apache)
+        return apache
+
+    def stop_all(self):
+        for apache in self.started:
+            apache.stop()
+
+
+@pytest.fixture
+def make_apache(workdir):
+    factory = ApacheFactory(workdir)
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def make_module_apache(module_dir):
+    factory = ApacheFactory(module_dir)
+    yield factory
+    factory.stop_all()

@@ -1,0 +1,328 @@
+"""Real Apache and real Orthanc processes on loopback, for the end-to-end tests.
+
+Every process is started on free 127.0.0.1 ports with a configuration the
+test generates in its own temporary directory, and stopped by its PID.
+Paths to the binaries come from the environment that `make check` sets
+(see Makefile.am, AM_TESTS_ENVIRONMENT).
+"""
+
+import json
+import os
+import pwd
+import re
+import signal
+import socket
+import subprocess
+import time
+
+import requests
+
+MODULE = os.environ.get("OP_MODULE", "")
+HTTPD = os.environ.get("OP_HTTPD", "/usr/sbin/apache2")
+APACHE_MODULES = os.environ.get("OP_APACHE_MODULES", "/usr/lib/apache2/modules")
+ORTHANC = os.environ.get("OP_ORTHANC", "/usr/sbin/Orthanc")
+SRCDIR = os.environ.get("OP_SRCDIR", os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..")))
+DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+SAMPLE_DIR = "/usr/lib/python3/dist-packages/pydicom/data/test_files"
+
+# Modules every generated Apache loads; tests add their own.
+BASE_MODULES = ["mpm_event", "authz_core", "mime", "dir", "proxy", "proxy_http"]
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=30.0, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=30):
+    """Signals PROC by its PID and reaps it; SIGKILL if it lingers."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.kill(proc.pid, sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+class Orthanc:
+    """A private Orthanc: its own storage, free ports, loopback clients only."""
+
+    def __init__(self, workdir, name="orthanc", settings=None, dicomweb=True):
+        self.workdir = os.path.join(workdir, name)
+        os.makedirs(self.workdir, exist_ok=True)
+        self.http_port = free_port()
+        self.dicom_port = free_port()
+        self.config_path = os.path.join(self.workdir, "orthanc.json")
+        self.log_path = os.path.join(self.workdir, "orthanc.log")
+        self.proc = None
+        config = {
+            "Name": name,
+            "StorageDirectory": os.path.join(self.workdir, "storage"),
+            "IndexDirectory": os.path.join(self.workdir, "storage"),
+            "HttpPort": self.http_port,
+            "DicomPort": self.dicom_port,
+            "RemoteAccessAllowed": False,
+            "AuthenticationEnabled": False,
+            "HttpRequestTimeout": 30,
+            "StableAge": 1,
+        }
+        if dicomweb:
+            # No "Host": the plugin must build its URLs from Forwarded.
+            config["Plugins"] = [DICOMWEB_PLUGIN]
+            config["DicomWeb"] = {"Enable": True, "Root": "/dicom-web/",
+                                  "EnableWado": True, "WadoRoot": "/wado"}
+        config.update(settings or {})
+        with open(self.config_path, "w") as f:
+            json.dump(config, f, indent=2)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def start(self, timeout=60):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([ORTHANC, self.config_path], stdout=log,
+                                     stderr=subprocess.STDOUT,
+                                     cwd=self.workdir)
+        log.close()
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"Orthanc exited with {self.proc.returncode}; "
+                                   f"see {self.log_path}")
+            try:
+                return requests.get(self.url + "/system", timeout=1).ok
+            except requests.RequestException:
+                return False
+        wait_until(ready, timeout, what="Orthanc to answer /system")
+        return self
+
+    def stop(self):
+        """Stops Orthanc and waits until it has exited and freed its port."""
+        stop_process(self.proc)
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def suspend(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def upload(self, data):
+        r = requests.post(self.url + "/instances", data=data, timeout=120)
+        r.raise_for_status()
+        return r.json()
+
+    def log_text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+
+def module_lines(names):
+    lines = []
+    for name in names:
+        path = os.path.join(APACHE_MODULES, f"mod_{name}.so")
+        lines.append(f"LoadModule {name}_module {path}")
+    return "\n".join(lines)
+
+
+class Apache:
+    """An Apache with a configuration generated from BODY.
+
+    BODY is appended after the base configuration (listen address, logs,
+    document root, module list); '{port}', '{docroot}' and '{workdir}' in it
+    are filled in.  MODULES replaces the base module list when given;
+    EXTRA_MODULES are loaded as well.  The module under test is loaded where
+    '{orthanc_proxy}' appears in MODULE_ORDER, first by default.
+    """
+
+    def __init__(self, workdir, body="", name="apache", modules=None,
+                 extra_modules=(), load_module_under_test=True,
+                 module_under_test_last=False):
+        self.workdir = os.path.join(workdir, name)
+        self.docroot = os.path.join(self.workdir, "htdocs")
+        os.makedirs(self.docroot, exist_ok=True)
+        os.chmod(self.workdir, 0o755)
+        os.chmod(self.docroot, 0o755)
+        self.port = free_port()
+        self.config_path = os.path.join(self.workdir, "httpd.conf")
+        self.error_log_path = os.path.join(self.workdir, "error.log")
+        self.access_log_path = os.path.join(self.workdir, "access.log")
+        self.proc = None
+        names = list(modules if modules is not None else BASE_MODULES)
+        names += [m for m in extra_modules if m not in names]
+        own = f"LoadModule orthanc_proxy_module {MODULE}" \
+            if load_module_under_test else ""
+        loads = module_lines(names)
+        loads = f"{loads}\n{own}" if module_under_test_last else f"{own}\n{loads}"
+        self.config = self._base_config(loads) + "\n" + body.format(
+            port=self.port, docroot=self.docroot, workdir=self.workdir)
+        with open(self.config_path, "w") as f:
+            f.write(self.config)
+
+    def _base_config(self, loads):
+        user = ""
+        if os.geteuid() == 0:
+            # The children must not run as root; they only read htdocs.
+            user = "User nobody\nGroup nogroup"
+        return f"""
+ServerRoot "{self.workdir}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:{self.port}
+PidFile "{self.workdir}/httpd.pid"
+DefaultRuntimeDir "{self.workdir}"
+Mutex file:{self.workdir} default
+ErrorLog "{self.error_log_path}"
+LogLevel warn orthanc_proxy:info
+LogFormat "%h \\"%r\\" %>s %b \\"%m %U%q\\"" orthanc_test
+CustomLog "{self.access_log_path}" orthanc_test
+{user}
+{loads}
+TypesConfig /etc/mime.types
+DocumentRoot "{self.docroot}"
+DirectoryIndex index.html
+<Directory "{self.docroot}">
+    Require all granted
+</Directory>
+"""
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def configtest(self):
+        """Runs `httpd -t` on the configuration: (exit status, output)."""
+        r = subprocess.run([HTTPD, "-t", "-f", self.config_path],
+                           capture_output=True, text=True, timeout=60)
+        return r.returncode, r.stdout + r.stderr
+
+    def start(self, timeout=30):
+        log = open(os.path.join(self.workdir, "stderr.log"), "ab")
+        self.proc = subprocess.Popen(
+            [HTTPD, "-f", self.config_path, "-DFOREGROUND"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        log.close()
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"httpd exited with {self.proc.returncode}: "
+                                   + self.error_log() + self._stderr())
+            return port_open(self.port)
+        wait_until(ready, timeout, what="httpd to listen")
+        return self
+
+    def _stderr(self):
+        with open(os.path.join(self.workdir, "stderr.log"), errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        stop_process(self.proc)
+        self.proc = None
+
+    def child_pids(self):
+        children = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if self.proc and ppid == self.proc.pid:
+                children.append(int(entry))
+        return children
+
+    def pids(self):
+        return ([self.proc.pid] if self.proc else []) + self.child_pids()
+
+    def memory_kib(self, field):
+        """Sum over the Apache processes of a /proc/PID/status field (VmRSS,
+        VmHWM) in KiB."""
+        total = 0
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    m = re.search(rf"^{field}:\s+(\d+) kB", f.read(), re.M)
+            except OSError:
+                continue
+            if m:
+                total += int(m.group(1))
+        return total
+
+    def error_log(self):
+        try:
+            with open(self.error_log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def access_log(self):
+        try:
+            with open(self.access_log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+
+def raw_request(port, data, timeout=10.0):
+    """Sends DATA as it is on a fresh connection; returns all bytes read
+    until the server closes or stays silent for TIMEOUT seconds."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except socket.timeout:
+            pass
+    return b"".join(chunks)
+
+
+def status_of(raw):
+    """The status code of a raw HTTP response, or None when there is none."""
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", raw)
+    return int(m.group(1)) if m else None
+
+
+def sample_files():
+    return sorted(os.path.join(SAMPLE_DIR, f) for f in os.listdir(SAMPLE_DIR)
+                  if f.endswith(".dcm"))
+
+
+def running_as_root():
+    return os.geteuid() == 0 and pwd.getpwuid(0).pw_name == "root"
