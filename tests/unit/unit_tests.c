@@ -35,6 +35,9 @@ int main(void)
     srunner_add_suite(runner, forward_headers_suite());
     srunner_add_suite(runner, method_override_suite());
     srunner_add_suite(runner, json_error_suite());
+    srunner_add_suite(runner, pattern_suite());
+    srunner_add_suite(runner, route_table_suite());
+    srunner_add_suite(runner, access_rules_suite());
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);

@@ -18,5 +18,8 @@ Suite *directive_args_suite(void);
 Suite *forward_headers_suite(void);
 Suite *method_override_suite(void);
 Suite *json_error_suite(void);
+Suite *pattern_suite(void);
+Suite *route_table_suite(void);
+Suite *access_rules_suite(void);
 
 #endif
