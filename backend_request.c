@@ -36,7 +36,12 @@ static const char *const PROXY_OWNED_HEADERS[] = {
     NULL
 };
 
-static int is_proxy_owned(const char *name)
+typedef struct {
+    apr_array_header_t *names;   /* the client's spellings, to remove */
+    const char *user_header;     /* OrthancProxyUserHeader, or NULL */
+} owned_scan;
+
+static int is_proxy_owned(const owned_scan *scan, const char *name)
 {
     const char *const *owned;
 
@@ -45,23 +50,29 @@ static int is_proxy_owned(const char *name)
             return 1;
         }
     }
-    return op_is_override_header(name);
+    return op_is_override_header(name)
+           || (scan->user_header && op_header_names_match(name,
+                                                          scan->user_header));
 }
 
 static int collect_proxy_owned(void *data, const char *name, const char *value)
 {
-    if (is_proxy_owned(name)) {
-        APR_ARRAY_PUSH((apr_array_header_t *)data, const char *) = name;
+    owned_scan *scan = data;
+    if (is_proxy_owned(scan, name)) {
+        APR_ARRAY_PUSH(scan->names, const char *) = name;
     }
     return 1;
 }
 
-static void remove_proxy_owned_headers(request_rec *r)
+static void remove_proxy_owned_headers(request_rec *r, const op_dir_conf *conf)
 {
+    owned_scan scan;
     apr_array_header_t *names = apr_array_make(r->pool, 8, sizeof(char *));
     int i;
 
-    apr_table_do(collect_proxy_owned, names, r->headers_in, NULL);
+    scan.names = names;
+    scan.user_header = conf->user_header;
+    apr_table_do(collect_proxy_owned, &scan, r->headers_in, NULL);
     for (i = 0; i < names->nelts; i++) {
         apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
     }
@@ -83,15 +94,28 @@ static void add_forwarding_headers(request_rec *r, const op_request *req)
                    r->server->server_hostname);
 }
 
+static void add_identity_headers(request_rec *r, const op_dir_conf *conf)
+{
+    if (conf->authorization) {
+        apr_table_setn(r->headers_in, "Authorization", conf->authorization);
+    }
+    if (conf->user_header && r->user) {
+        apr_table_setn(r->headers_in, conf->user_header, r->user);
+    }
+}
+
 static int write_backend_headers(request_rec *r)
 {
     const op_request *req = op_request_get(r);
+    const op_dir_conf *conf;
 
     if (req == NULL || req->action != OP_ACTION_PROXY) {
         return DECLINED;
     }
-    remove_proxy_owned_headers(r);
+    conf = op_dir_conf_get(r);
+    remove_proxy_owned_headers(r, conf);
     add_forwarding_headers(r, req);
+    add_identity_headers(r, conf);
     return OK;
 }
 

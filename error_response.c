@@ -75,11 +75,9 @@ static void log_backend_failure(request_rec *r, const op_request *req,
 static void add_error_body(request_rec *r)
 {
     const op_request *req = op_request_get(r);
-    const op_mapping *mapping;
     const char *message;
 
-    if (r->status < HTTP_BAD_REQUEST
-        || (mapping = mapping_of(r, req)) == NULL
+    if (r->status < HTTP_BAD_REQUEST || mapping_of(r, req) == NULL
         || ap_response_code_string(r, ap_index_of_response(r->status))) {
         return;
     }

@@ -54,13 +54,37 @@ static void *merge_server_conf(apr_pool_t *p, void *base_conf, void *add_conf)
 
 static void *create_dir_conf(apr_pool_t *p, char *dir)
 {
-    return apr_pcalloc(p, sizeof(op_dir_conf));
+    op_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+    conf->level = OP_LEVEL_UNSET;
+    conf->rules = apr_array_make(p, 2, sizeof(op_rule));
+    conf->encoded_body = -1;
+    return conf;
 }
 
 static void *merge_dir_conf(apr_pool_t *p, void *base_conf, void *add_conf)
 {
+    const op_dir_conf *base = base_conf, *add = add_conf;
     op_dir_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->level = add->level != OP_LEVEL_UNSET ? add->level : base->level;
+    /* Rules add up: an inner section cannot lift an outer Deny. */
+    conf->rules = apr_array_append(p, base->rules, add->rules);
+    conf->credentials_set = add->credentials_set || base->credentials_set;
+    conf->authorization = add->credentials_set ? add->authorization
+                                               : base->authorization;
+    conf->credentials_user = add->credentials_set ? add->credentials_user
+                                                  : base->credentials_user;
+    conf->user_header_set = add->user_header_set || base->user_header_set;
+    conf->user_header = add->user_header_set ? add->user_header
+                                             : base->user_header;
+    conf->encoded_body = add->encoded_body != -1 ? add->encoded_body
+                                                 : base->encoded_body;
     return conf;
+}
+
+const op_dir_conf *op_dir_conf_get(const request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &orthanc_proxy_module);
 }
 
 static op_server_conf *server_conf(const server_rec *s)
@@ -158,12 +182,67 @@ static const char *cmd_orthanc_proxy(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+static const char *cmd_access(cmd_parms *cmd, void *dconf, const char *level)
+{
+    op_dir_conf *conf = dconf;
+
+    conf->level = op_level_parse(level);
+    if (conf->level == OP_LEVEL_UNSET) {
+        return apr_psprintf(cmd->pool, "OrthancProxyAccess: '%s' is not a "
+                            "level; use read, upload, modify or admin", level);
+    }
+    return NULL;
+}
+
+/* OrthancProxyAllow / OrthancProxyDeny METHODS PATTERN */
+static const char *cmd_rule(cmd_parms *cmd, void *dconf, const char *methods,
+                            const char *pattern)
+{
+    op_dir_conf *conf = dconf;
+    int allow = cmd->info != NULL;
+    const char *err = op_rule_make(cmd->pool, allow, methods, pattern,
+                                   apr_array_push(conf->rules));
+    if (err) {
+        apr_array_pop(conf->rules);
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL);
+    }
+    return NULL;
+}
+
+static const char *cmd_encoded_body(cmd_parms *cmd, void *dconf, int on)
+{
+    ((op_dir_conf *)dconf)->encoded_body = on;
+    return NULL;
+}
+
 static const command_rec orthanc_proxy_cmds[] = {
     AP_INIT_RAW_ARGS("OrthancProxy", cmd_orthanc_proxy, NULL,
                      RSRC_CONF | ACCESS_CONF,
                      "PREFIX URL [key=value ...] (or URL [key=value ...] inside "
                      "<Location PREFIX>): reverse-proxy PREFIX to the Orthanc "
                      "at URL"),
+    AP_INIT_TAKE1("OrthancProxyAccess", cmd_access, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "read, upload, modify (default) or admin: the Orthanc "
+                  "routes the prefix exposes"),
+    AP_INIT_TAKE2("OrthancProxyAllow", cmd_rule, (void *)"allow",
+                  RSRC_CONF | ACCESS_CONF,
+                  "METHODS PATTERN: also expose these routes"),
+    AP_INIT_TAKE2("OrthancProxyDeny", cmd_rule, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "METHODS PATTERN: never expose these routes"),
+    AP_INIT_TAKE12("OrthancProxyCredentials", op_cmd_credentials, NULL,
+                   RSRC_CONF | ACCESS_CONF,
+                   "USER PASSWORD, USER file:PATH or off: HTTP Basic "
+                   "credentials the proxy sends to Orthanc"),
+    AP_INIT_TAKE1("OrthancProxyUserHeader", op_cmd_user_header, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "NAME or off: header that carries the user Apache "
+                  "authenticated to Orthanc"),
+    AP_INIT_FLAG("OrthancProxyAllowEncodedBody", cmd_encoded_body, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "On to forward request bodies that have a Content-Encoding "
+                 "(Off by default)"),
     { NULL }
 };
 
@@ -275,7 +354,6 @@ static int map_request(request_rec *r)
     apr_uri_t target;
     op_request *req;
     op_path path;
-    int rc;
 
     if (conf->mappings->nelts == 0 || r->proxyreq != PROXYREQ_NONE) {
         return DECLINED;
@@ -318,6 +396,7 @@ static int map_request(request_rec *r)
     ap_set_module_config(r->request_config, &orthanc_proxy_module, req);
 
     if (req->action == OP_ACTION_PROXY) {
+        int rc;
         /* <Location> sections and logs now see what Orthanc will route. */
         r->uri = op_path_join(r->pool, &path, 0, OP_PATH_DECODED);
         if ((rc = apply_effective_method(r, req)) != OK) {
@@ -395,7 +474,8 @@ static int prepare_forwarding(request_rec *r)
         return DECLINED;
     }
     req->public_host = public_host(r);
-    if ((rc = op_enforce_body_limit(r, req)) != OK) {
+    if ((rc = op_check_request(r, req)) != OK
+        || (rc = op_enforce_body_limit(r, req)) != OK) {
         return rc;
     }
     turn_head_into_get(r);

@@ -10,8 +10,10 @@
 #include <http_config.h>
 #include <http_log.h>
 
+#include "access_rules.h"
 #include "directive_args.h"
 #include "path_canon.h"
+#include "route_table.h"
 
 extern module AP_MODULE_DECLARE_DATA orthanc_proxy_module;
 
@@ -31,9 +33,17 @@ typedef struct {
     apr_array_header_t *mappings;
 } op_server_conf;
 
-/* Per directory (server defaults and <Location>). */
+/* Per directory (server defaults and <Location>); every field can be
+ * left unset so that an enclosing section's value applies. */
 typedef struct {
-    int unused;
+    op_level level;                /* OrthancProxyAccess */
+    apr_array_header_t *rules;     /* op_rule: enclosing sections' first */
+    int credentials_set;
+    const char *authorization;     /* "Basic ..." for Orthanc, NULL if off */
+    const char *credentials_user;  /* named in logs; never the password */
+    int user_header_set;
+    const char *user_header;       /* OrthancProxyUserHeader, NULL if off */
+    int encoded_body;              /* OrthancProxyAllowEncodedBody: -1 unset */
 } op_dir_conf;
 
 typedef enum {
@@ -57,10 +67,19 @@ typedef struct {
 
 /* mod_orthanc_proxy.c */
 op_request *op_request_get(const request_rec *r);
+const op_dir_conf *op_dir_conf_get(const request_rec *r);
 const op_mapping *op_find_mapping_for_uri(const request_rec *r,
                                           const char *uri);
 int op_refuse(request_rec *r, op_request *req, int status,
               const char *reason, const char *rule);
+
+/* credentials.c: OrthancProxyCredentials and OrthancProxyUserHeader */
+const char *op_cmd_credentials(cmd_parms *cmd, void *dconf, const char *user,
+                               const char *secret);
+const char *op_cmd_user_header(cmd_parms *cmd, void *dconf, const char *name);
+
+/* request_checks.c: what is refused after authentication */
+int op_check_request(request_rec *r, op_request *req);
 
 /* proxy_bridge.c: everything that touches mod_proxy's own structures */
 const char *op_define_backend(cmd_parms *cmd, const op_mapping *mapping,

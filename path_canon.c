@@ -230,11 +230,8 @@ op_prefix_match op_uri_match_prefix(const char *uri, const char *prefix_bare)
     if (uri == NULL || uri[0] != '/' || strncmp(uri, prefix_bare, n) != 0) {
         return OP_PREFIX_NONE;
     }
-    if (uri[n] == '\0' && n > 0) {
-        return OP_PREFIX_BARE;
+    if (n == 0 || uri[n] == '/') {
+        return OP_PREFIX_UNDER;    /* the root prefix covers every path */
     }
-    if (uri[n] == '/' || (n == 0 && uri[0] == '/')) {
-        return OP_PREFIX_UNDER;
-    }
-    return OP_PREFIX_NONE;
+    return uri[n] == '\0' ? OP_PREFIX_BARE : OP_PREFIX_NONE;
 }

@@ -36,6 +36,7 @@ const char *op_define_backend(cmd_parms *cmd, const op_mapping *mapping,
     const command_rec *proxy_set;
     ap_directive_t section, directive;
     cmd_parms sub;
+    const char *err;
 
     if (proxy == NULL) {
         return "mod_proxy is not loaded: load it before this line "
@@ -62,7 +63,8 @@ const char *op_define_backend(cmd_parms *cmd, const op_mapping *mapping,
     sub.directive = &directive;
     sub.cmd = proxy_set;
     sub.info = proxy_set->cmd_data;
-    return proxy_set->AP_RAW_ARGS(&sub, NULL, params);
+    err = proxy_set->AP_RAW_ARGS(&sub, NULL, params);
+    return err ? apr_pstrdup(cmd->pool, err) : NULL;
 }
 
 static proxy_server_conf *proxy_conf(module *proxy, server_rec *s)

@@ -12,6 +12,7 @@ PACKAGES="
   python3 python3-pytest python3-requests python3-pydicom
   curl ca-certificates
   cppcheck valgrind clang libclang-rt-14-dev
+  chromium
 "
 EXTRA_PACKAGES="wrk nghttp2-client"
 

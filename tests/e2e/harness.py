@@ -66,10 +66,27 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=30):
         proc.wait(timeout=10)
 
 
-class Orthanc:
-    """A private Orthanc: its own storage, free ports, loopback clients only."""
+# A Lua filter that makes Orthanc log every request as it received it.
+RECORDING_FILTER = """
+function IncomingHttpRequestFilter(method, uri, ip, username, httpHeaders)
+  print('OP-SEEN ' .. DumpJson({method=method, uri=uri, ip=ip,
+                                username=username, headers=httpHeaders}, true))
+  return true
+end
+"""
 
-    def __init__(self, workdir, name="orthanc", settings=None, dicomweb=True):
+
+class Orthanc:
+    """A private Orthanc: its own storage, free ports, loopback clients only.
+
+    RECORD=True installs a Lua filter through which Orthanc logs each
+    request it receives (method, URI, headers): seen_requests() reads them.
+    LUA=True also enables /tools/execute-script, so that tests can check
+    that a script did (not) run.
+    """
+
+    def __init__(self, workdir, name="orthanc", settings=None, dicomweb=True,
+                 record=False, lua=False):
         self.workdir = os.path.join(workdir, name)
         os.makedirs(self.workdir, exist_ok=True)
         self.http_port = free_port()
@@ -93,6 +110,13 @@ class Orthanc:
             config["Plugins"] = [DICOMWEB_PLUGIN]
             config["DicomWeb"] = {"Enable": True, "Root": "/dicom-web/",
                                   "EnableWado": True, "WadoRoot": "/wado"}
+        if record:
+            filter_path = os.path.join(self.workdir, "record.lua")
+            with open(filter_path, "w") as f:
+                f.write(RECORDING_FILTER)
+            config["LuaScripts"] = [filter_path]
+        if lua:
+            config["ExecuteLuaEnabled"] = True
         config.update(settings or {})
         with open(self.config_path, "w") as f:
             json.dump(config, f, indent=2)
@@ -117,7 +141,9 @@ class Orthanc:
                 raise RuntimeError(f"Orthanc exited with {self.proc.returncode}; "
                                    f"see {self.log_path}")
             try:
-                return requests.get(self.url + "/system", timeout=1).ok
+                # 401 is an answer too, when authentication is enabled.
+                status = requests.get(self.url + "/system", timeout=1).status_code
+                return status in (200, 401)
             except requests.RequestException:
                 return False
         wait_until(ready, timeout, what="Orthanc to answer /system")
@@ -146,6 +172,17 @@ class Orthanc:
     def log_text(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
+
+    def seen_requests(self):
+        """The requests Orthanc received, as its Lua filter logged them
+        (needs record=True): dicts with method, uri, ip, username, headers
+        (lower-case names)."""
+        seen = []
+        for line in self.log_text().splitlines():
+            marker = line.find("OP-SEEN ")
+            if marker >= 0:
+                seen.append(json.loads(line[marker + len("OP-SEEN "):]))
+        return seen
 
 
 def module_lines(names):

@@ -1,0 +1,19 @@
+#!/bin/sh
+# The whole test suite in one command, on a fresh Debian 12 as root:
+# installs what is missing, builds with warnings as errors, checks the code
+# with cppcheck, runs `make check` (Check unit tests, the same under
+# valgrind, the bounded fuzzing run, and the end-to-end tests with a real
+# Apache and a real Orthanc), then `make distcheck`.
+set -eu
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+autoreconf -fi
+./configure --enable-werror
+make -j"$(nproc)"
+if ! make check; then
+    cat test-suite.log >&2 || true
+    exit 1
+fi
+make distcheck
+echo "test.sh: all tests passed"
