@@ -63,6 +63,10 @@ const char *op_define_backend(cmd_parms *cmd, const op_mapping *mapping,
     sub.directive = &directive;
     sub.cmd = proxy_set;
     sub.info = proxy_set->cmd_data;
+    /* httpd creates a module's configuration for a virtual host only when
+     * one of its own directives appears there: do what it would have done. */
+    ap_set_config_vectors(cmd->server, cmd->context, cmd->path, proxy,
+                          cmd->pool);
     err = proxy_set->AP_RAW_ARGS(&sub, NULL, params);
     return err ? apr_pstrdup(cmd->pool, err) : NULL;
 }
