@@ -30,13 +30,6 @@ typedef struct {
     apr_off_t seen;
 } body_count;
 
-static const char *too_large(request_rec *r, apr_off_t size, apr_off_t limit)
-{
-    return apr_psprintf(r->pool, "the request body is %s%" APR_OFF_T_FMT
-                        " bytes; LimitRequestBody allows %" APR_OFF_T_FMT
-                        " here", size > limit + 1 ? "" : "over ", size, limit);
-}
-
 static apr_status_t count_body(ap_filter_t *f, apr_bucket_brigade *bb,
                                ap_input_mode_t mode, apr_read_type_e block,
                                apr_off_t readbytes)
@@ -59,7 +52,9 @@ static apr_status_t count_body(ap_filter_t *f, apr_bucket_brigade *bb,
         apr_brigade_cleanup(bb);
         ap_remove_input_filter(f);
         op_refuse(f->r, count->req, HTTP_REQUEST_ENTITY_TOO_LARGE,
-                  too_large(f->r, count->seen, count->limit), NULL);
+                  apr_psprintf(f->r->pool, "the chunked request body exceeds "
+                               "the %" APR_OFF_T_FMT " bytes LimitRequestBody "
+                               "allows here", count->limit), NULL);
         return APR_ENOSPC;
     }
     return APR_SUCCESS;
@@ -84,7 +79,10 @@ int op_enforce_body_limit(request_rec *r, op_request *req)
     if (length && ap_parse_strict_length(&declared, length)
         && declared > limit) {
         return op_refuse(r, req, HTTP_REQUEST_ENTITY_TOO_LARGE,
-                         too_large(r, declared, limit), NULL);
+                         apr_psprintf(r->pool, "the request body is %"
+                                      APR_OFF_T_FMT " bytes; LimitRequestBody "
+                                      "allows %" APR_OFF_T_FMT " here",
+                                      declared, limit), NULL);
     }
     return OK;
 }
