@@ -3,13 +3,6 @@
 #include "unit_tests.h"
 #include "access_rules.h"
 
-static op_path parse(const char *raw)
-{
-    op_path path;
-    ck_assert_int_eq(op_path_parse(test_pool, raw, strlen(raw), &path), OP_PATH_OK);
-    return path;
-}
-
 static apr_array_header_t *rules(const char *const *spec)
 {
     apr_array_header_t *list = apr_array_make(test_pool, 4, sizeof(op_rule));
@@ -24,7 +17,7 @@ static apr_array_header_t *rules(const char *const *spec)
 static op_decision decide(op_level level, const char *const *spec,
                           const char *method, const char *raw)
 {
-    op_path path = parse(raw);
+    op_path path = test_path(raw);
     return op_decide(test_pool, level, rules(spec), method, &path, 0);
 }
 

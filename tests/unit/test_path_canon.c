@@ -131,20 +131,12 @@ START_TEST(canonicalising_twice_changes_nothing)
 }
 END_TEST
 
-static op_path parse(const char *raw)
-{
-    op_path path;
-    ck_assert_int_eq(op_path_parse(test_pool, raw, strlen(raw), &path),
-                     OP_PATH_OK);
-    return path;
-}
-
 START_TEST(prefixes_match_whole_segments)
 {
-    op_path prefix = parse("/orthanc/");
-    op_path root = parse("/");
-    op_path bare = parse("/orthanc"), below = parse("/orthanc/patients");
-    op_path slash = parse("/orthanc/"), other = parse("/orthancX/patients");
+    op_path prefix = test_path("/orthanc/");
+    op_path root = test_path("/");
+    op_path bare = test_path("/orthanc"), below = test_path("/orthanc/patients");
+    op_path slash = test_path("/orthanc/"), other = test_path("/orthancX/patients");
 
     ck_assert_int_eq(op_path_match_prefix(&bare, &prefix), OP_PREFIX_BARE);
     ck_assert_int_eq(op_path_match_prefix(&slash, &prefix), OP_PREFIX_UNDER);
@@ -156,8 +148,8 @@ END_TEST
 
 START_TEST(the_path_below_the_prefix_is_joined)
 {
-    op_path path = parse("/orthanc/app/explorer.html");
-    op_path root = parse("/orthanc/");
+    op_path path = test_path("/orthanc/app/explorer.html");
+    op_path root = test_path("/orthanc/");
     ck_assert_str_eq(op_path_join(test_pool, &path, 1, OP_PATH_ENCODED),
                      "/app/explorer.html");
     ck_assert_str_eq(op_path_join(test_pool, &root, 1, OP_PATH_ENCODED), "/");

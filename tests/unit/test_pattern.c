@@ -3,16 +3,9 @@
 #include "unit_tests.h"
 #include "pattern.h"
 
-static op_path parse(const char *raw)
-{
-    op_path path;
-    ck_assert_int_eq(op_path_parse(test_pool, raw, strlen(raw), &path), OP_PATH_OK);
-    return path;
-}
-
 static int matches(const char *pattern, const char *raw)
 {
-    op_path path = parse(raw);
+    op_path path = test_path(raw);
     return op_pattern_match(pattern, &path, 0);
 }
 
@@ -50,7 +43,7 @@ END_TEST
 
 START_TEST(matching_starts_at_the_given_segment)
 {
-    op_path path = parse("/orthanc/tools/reset");
+    op_path path = test_path("/orthanc/tools/reset");
     ck_assert(op_pattern_match("/tools/reset", &path, 1));
     ck_assert(!op_pattern_match("/tools/reset", &path, 0));
 }

@@ -5,16 +5,9 @@
 #include "pattern.h"
 #include "route_table.h"
 
-static op_path parse(const char *raw)
-{
-    op_path path;
-    ck_assert_int_eq(op_path_parse(test_pool, raw, strlen(raw), &path), OP_PATH_OK);
-    return path;
-}
-
 static const op_route *find(const char *method, const char *raw)
 {
-    op_path path = parse(raw);
+    op_path path = test_path(raw);
     return op_route_find(method, &path, 0);
 }
 
@@ -318,12 +311,12 @@ END_TEST
 
 START_TEST(lookup_starts_below_the_prefix)
 {
-    op_path path = parse("/orthanc/tools/reset");
+    op_path path = test_path("/orthanc/tools/reset");
     const op_route *route = op_route_find("POST", &path, 1);
     ck_assert_ptr_nonnull(route);
     ck_assert_int_eq(route->level, OP_LEVEL_ADMIN);
     ck_assert_ptr_null(op_route_find("POST", &path, 0));
-    path = parse("/orthanc/");
+    path = test_path("/orthanc/");
     route = op_route_find("GET", &path, 1);
     ck_assert_ptr_nonnull(route);
     ck_assert_str_eq(route->pattern, "/");

@@ -1,5 +1,6 @@
 /* Runs every Check suite of the pure logic. */
 #include <stdlib.h>
+#include <string.h>
 #include <apr_general.h>
 
 #include "unit_tests.h"
@@ -22,6 +23,14 @@ TCase *pooled_tcase(const char *name)
     TCase *tc = tcase_create(name);
     tcase_add_checked_fixture(tc, test_pool_setup, test_pool_teardown);
     return tc;
+}
+
+op_path test_path(const char *raw)
+{
+    op_path path;
+    ck_assert_msg(op_path_parse(test_pool, raw, strlen(raw), &path) == OP_PATH_OK,
+                  "%s cannot be read", raw);
+    return path;
 }
 
 int main(void)

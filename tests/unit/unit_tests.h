@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <apr_pools.h>
+#include "path_canon.h"
 
 /* A pool created before and destroyed after every test. */
 extern apr_pool_t *test_pool;
@@ -12,6 +13,9 @@ void test_pool_teardown(void);
 
 /* A test case that runs with test_pool. */
 TCase *pooled_tcase(const char *name);
+
+/* RAW read as Orthanc would (path_canon.c); the test fails if it cannot be. */
+op_path test_path(const char *raw);
 
 Suite *path_canon_suite(void);
 Suite *directive_args_suite(void);
