@@ -25,10 +25,16 @@ APLOG_USE_MODULE(orthanc_proxy);
 
 #define ERROR_FILTER "ORTHANC_PROXY_ERROR"
 
-/* The request target's path, as sent. */
+/* The request target's path, as sent; NULL when Apache rejected the
+ * request line before reading a target. */
 static const char *raw_path(request_rec *r)
 {
-    const char *query = strchr(r->unparsed_uri, '?');
+    const char *query;
+
+    if (r->unparsed_uri == NULL) {
+        return NULL;
+    }
+    query = strchr(r->unparsed_uri, '?');
     return query ? apr_pstrmemdup(r->pool, r->unparsed_uri,
                                   query - r->unparsed_uri)
                  : r->unparsed_uri;
@@ -46,7 +52,7 @@ static const char *explain(request_rec *r, const op_request *req)
     if (req && req->reason) {
         return req->reason;
     }
-    if (r->status == HTTP_BAD_REQUEST) {
+    if (r->status == HTTP_BAD_REQUEST && raw_path(r) != NULL) {
         const char *path = raw_path(r);
         op_path parsed;
         op_path_status status = op_path_parse(r->pool, path, strlen(path),

@@ -13,13 +13,14 @@ static const char *const OVERRIDE_HEADERS[] = {
     ORTHANC_OVERRIDE_HEADER, "x-http-method", "x-method-override", NULL
 };
 
-/* Orthanc's hexadecimal digit, including its reading of non-hex letters. */
+/* Orthanc's hexadecimal digit, including its reading of the letters that
+ * are not hexadecimal: all but a-f are read as if upper case. */
 static int orthanc_hex_value(unsigned char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
     }
-    if (c >= 'a' && c <= 'z') {
+    if (c >= 'a' && c <= 'f') {
         return c - 'a' + 10;
     }
     return c - 'A' + 10;
@@ -129,9 +130,12 @@ typedef struct {
     const char *remaining;   /* the query without _method arguments */
 } query_scan;
 
+/* Orthanc 1.10 compares the name as sent; later releases decode it first
+ * (op_orthanc_query_decode).  Either reading of "_method" is an override. */
 static int is_method_argument(apr_pool_t *p, const char *name, apr_size_t len)
 {
-    return strcmp(op_orthanc_query_decode(p, name, len), "_method") == 0;
+    return (len == 7 && strncmp(name, "_method", 7) == 0)
+           || strcmp(op_orthanc_query_decode(p, name, len), "_method") == 0;
 }
 
 static void scan_query(apr_pool_t *p, const char *query, query_scan *scan)

@@ -13,9 +13,10 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-/* Decodes a query-string name or value exactly as Orthanc does: '+' is a
- * space and '%' followed by two letters or digits is one byte, even when
- * they are not hexadecimal. */
+/* Decodes a query-string name or value as Orthanc's decoder does (used by
+ * releases after 1.10 on argument names): '+' is a space and '%' followed
+ * by two letters or digits is one byte, even when they are not
+ * hexadecimal. */
 char *op_orthanc_query_decode(apr_pool_t *p, const char *text, apr_size_t len);
 
 /* Whether NAME is a header that asks for another method

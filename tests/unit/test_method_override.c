@@ -28,8 +28,10 @@ START_TEST(orthanc_query_decoding_is_reproduced)
 {
     ck_assert_str_eq(op_orthanc_query_decode(test_pool, "%5Fmethod", 9), "_method");
     ck_assert_str_eq(op_orthanc_query_decode(test_pool, "a+b", 3), "a b");
-    /* Orthanc's decoder accepts letters beyond f: %4V is '_' for it. */
+    /* Orthanc's decoder accepts letters beyond f: %4V is '_' for it, and
+     * reads lower-case ones beyond f as upper-case: %4v is 0x7f. */
     ck_assert_str_eq(op_orthanc_query_decode(test_pool, "%4Vmethod", 9), "_method");
+    ck_assert_str_eq(op_orthanc_query_decode(test_pool, "%4v", 3), "\x7f");
     ck_assert_str_eq(op_orthanc_query_decode(test_pool, "%4", 2), "%4");
     ck_assert_str_eq(op_orthanc_query_decode(test_pool, "%41", 3), "A");
 }
