@@ -89,6 +89,7 @@ static void add_error_body(request_rec *r)
     }
     message = explain(r, req);
     log_backend_failure(r, req, message);
+    op_cors_add_response_headers(r);
     ap_add_output_filter(ERROR_FILTER,
                          op_json_error(r->pool, r->status, message,
                                        req ? req->rule : NULL),

@@ -79,6 +79,8 @@ static void *merge_dir_conf(apr_pool_t *p, void *base_conf, void *add_conf)
                                              : base->user_header;
     conf->encoded_body = add->encoded_body != -1 ? add->encoded_body
                                                  : base->encoded_body;
+    conf->cors_set = add->cors_set || base->cors_set;
+    conf->cors_origins = add->cors_set ? add->cors_origins : base->cors_origins;
     return conf;
 }
 
@@ -243,6 +245,10 @@ static const command_rec orthanc_proxy_cmds[] = {
                  RSRC_CONF | ACCESS_CONF,
                  "On to forward request bodies that have a Content-Encoding "
                  "(Off by default)"),
+    AP_INIT_RAW_ARGS("OrthancProxyCORS", op_cmd_cors, NULL,
+                     RSRC_CONF | ACCESS_CONF,
+                     "origins (https://host[:port] ...), * or off: the other "
+                     "origins whose pages may call Orthanc (off by default)"),
     { NULL }
 };
 
@@ -418,7 +424,10 @@ static int hand_over(request_rec *r)
     if (req == NULL || req->reason != NULL) {
         return DECLINED;
     }
-    if (req->action == OP_ACTION_REDIRECT) {
+    if (req->action == OP_ACTION_PROXY && op_cors_allows_preflight(r)) {
+        req->action = OP_ACTION_PREFLIGHT;
+    }
+    if (req->action != OP_ACTION_PROXY) {
         r->handler = OP_LOCAL_HANDLER;
         r->filename = apr_pstrcat(r->pool, OP_LOCAL_HANDLER ":", r->uri, NULL);
         return OK;
@@ -433,11 +442,19 @@ static int hand_over(request_rec *r)
     return OK;
 }
 
-/* The redirect is answered here: no file to look for. */
+/* The redirect and preflights are answered here: no file to look for. */
 static int skip_file_walk(request_rec *r)
 {
     const op_request *req = op_request_get(r);
-    return req && req->action == OP_ACTION_REDIRECT ? OK : DECLINED;
+    return req && req->action != OP_ACTION_PROXY ? OK : DECLINED;
+}
+
+/* Browsers send CORS preflights without credentials: they are answered
+ * without authentication, and say no more than the configuration. */
+static int admit_preflight(request_rec *r)
+{
+    const op_request *req = op_request_get(r);
+    return req && req->action == OP_ACTION_PREFLIGHT ? OK : DECLINED;
 }
 
 /* ------------------------------------------------------------------------
@@ -474,6 +491,7 @@ static int prepare_forwarding(request_rec *r)
         return DECLINED;
     }
     req->public_host = public_host(r);
+    op_cors_add_response_headers(r);
     if ((rc = op_check_request(r, req)) != OK
         || (rc = op_enforce_body_limit(r, req)) != OK) {
         return rc;
@@ -490,14 +508,17 @@ static int prepare_forwarding(request_rec *r)
 
 static int local_handler(request_rec *r)
 {
-    const op_request *req;
+    op_request *req;
     const char *target;
 
-    if (r->handler == NULL || strcmp(r->handler, OP_LOCAL_HANDLER) != 0) {
+    if (r->handler == NULL || strcmp(r->handler, OP_LOCAL_HANDLER) != 0
+        || (req = op_request_get(r)) == NULL) {
         return DECLINED;
     }
-    req = op_request_get(r);
-    if (req == NULL || req->action != OP_ACTION_REDIRECT) {
+    if (req->action == OP_ACTION_PREFLIGHT) {
+        return op_cors_answer_preflight(r, req);
+    }
+    if (req->action != OP_ACTION_REDIRECT) {
         return DECLINED;
     }
     /* Orthanc's pages use relative links: they only work below the slash. */
@@ -530,6 +551,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_translate_name(hand_over, after_rewrite, before_proxy,
                            APR_HOOK_FIRST);
     ap_hook_map_to_storage(skip_file_walk, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_check_access_ex(admit_preflight, NULL, NULL, APR_HOOK_FIRST,
+                            AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(prepare_forwarding, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_handler(local_handler, NULL, NULL, APR_HOOK_MIDDLE);
     op_register_backend_request_hooks();

@@ -44,11 +44,14 @@ typedef struct {
     int user_header_set;
     const char *user_header;       /* OrthancProxyUserHeader, NULL if off */
     int encoded_body;              /* OrthancProxyAllowEncodedBody: -1 unset */
+    int cors_set;
+    apr_array_header_t *cors_origins; /* OrthancProxyCORS, NULL if off */
 } op_dir_conf;
 
 typedef enum {
     OP_ACTION_PROXY,          /* hand over to mod_proxy */
-    OP_ACTION_REDIRECT        /* "/prefix" -> "/prefix/" */
+    OP_ACTION_REDIRECT,       /* "/prefix" -> "/prefix/" */
+    OP_ACTION_PREFLIGHT       /* a CORS preflight, answered here */
 } op_action;
 
 /* What the module learnt about one request it owns. */
@@ -77,6 +80,13 @@ int op_refuse(request_rec *r, op_request *req, int status,
 const char *op_cmd_credentials(cmd_parms *cmd, void *dconf, const char *user,
                                const char *secret);
 const char *op_cmd_user_header(cmd_parms *cmd, void *dconf, const char *name);
+
+/* cors.c: OrthancProxyCORS */
+const char *op_cmd_cors(cmd_parms *cmd, void *dconf, const char *args);
+int op_is_preflight(const request_rec *r);
+int op_cors_allows_preflight(const request_rec *r);
+void op_cors_add_response_headers(request_rec *r);
+int op_cors_answer_preflight(request_rec *r, op_request *req);
 
 /* request_checks.c: what is refused after authentication */
 int op_check_request(request_rec *r, op_request *req);

@@ -1,6 +1,7 @@
 """Fixtures: a private Orthanc and Apaches generated per test module."""
 
 import os
+import re
 import shutil
 import tempfile
 
@@ -22,7 +23,10 @@ def base_dir():
 
 @pytest.fixture
 def workdir(base_dir, request):
-    path = os.path.join(base_dir, request.node.name.replace("/", "_")[:80])
+    # Parametrised test names carry spaces and slashes; Apache's Mutex
+    # directive cannot take a directory with spaces.
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)[:80]
+    path = os.path.join(base_dir, name)
     os.makedirs(path, exist_ok=True)
     os.chmod(path, 0o755)
     return path

@@ -10,9 +10,11 @@ import json
 import os
 import pwd
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 import requests
@@ -331,6 +333,46 @@ DirectoryIndex index.html
                 return f.read()
         except FileNotFoundError:
             return ""
+
+
+CHROMIUM = os.environ.get("OP_CHROMIUM") or shutil.which("chromium")
+CHROMIUM_TIMEOUT = 180
+
+
+def kill_group(pgid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def browser_dom(url, workdir):
+    """The DOM of URL after chromium ran its scripts (10 s virtual time)."""
+    assert CHROMIUM, "needs Debian's chromium: scripts/install-deps.sh installs it"
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=workdir)
+    command = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+        "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+        "--virtual-time-budget=10000", "--dump-dom", url,
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=profile,
+                            env=dict(os.environ, HOME=profile),
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=CHROMIUM_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        # Its helpers (zygote, renderer) share its process group, whose ID
+        # cannot be reused before the browser itself is reaped below.
+        kill_group(proc.pid)
+        proc.communicate(timeout=30)
+        raise AssertionError(f"chromium did not finish within "
+                             f"{CHROMIUM_TIMEOUT}s loading {url}")
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
+    return out.decode()
 
 
 def raw_request(port, data, timeout=10.0):

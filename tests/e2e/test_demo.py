@@ -10,60 +10,18 @@ import html
 import os
 import re
 import shutil
-import signal
-import subprocess
-import tempfile
 
-import pytest
 import requests
 
-from harness import SAMPLE_DIR, SRCDIR, Orthanc
+from harness import SAMPLE_DIR, SRCDIR, Orthanc, browser_dom
 
 DEMO_WWW = os.path.join(SRCDIR, "demo", "www")
-CHROMIUM = os.environ.get("OP_CHROMIUM") or shutil.which("chromium")
-CHROMIUM_TIMEOUT = 180
 
 # (file, patient name as the application shows it, patient ID)
 SAMPLES = [
     ("CT_small.dcm", "CompressedSamples, CT1", "1CT1"),
     ("MR_small.dcm", "CompressedSamples, MR1", "4MR1"),
 ]
-
-
-def kill_group(pgid):
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def dump_dom(url, workdir):
-    """The DOM of URL after chromium ran its scripts (10 s virtual time)."""
-    assert CHROMIUM, "needs Debian's chromium: scripts/install-deps.sh installs it"
-    profile = tempfile.mkdtemp(prefix="chromium-", dir=workdir)
-    command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-        "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-        "--virtual-time-budget=10000", "--dump-dom", url,
-    ]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd=profile,
-                            env=dict(os.environ, HOME=profile),
-                            start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=CHROMIUM_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        # Its helpers (zygote, renderer) share its process group, whose ID
-        # cannot be reused before the browser itself is reaped below.
-        kill_group(proc.pid)
-        proc.communicate(timeout=30)
-        pytest.fail(f"chromium did not finish within {CHROMIUM_TIMEOUT}s "
-                    f"loading {url}")
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
-    return out.decode()
 
 
 def demo_apache(make_apache, orthanc_url):
@@ -96,7 +54,7 @@ def test_app_lists_patients_and_shows_previews(orthanc, make_apache, workdir):
     stored = upload_samples(orthanc)
     apache = demo_apache(make_apache, orthanc.url)
 
-    dom = dump_dom(apache.url + "/", workdir)
+    dom = browser_dom(apache.url + "/", workdir)
 
     for _, name, patient_id in SAMPLES:
         assert name in dom
@@ -114,7 +72,7 @@ def test_app_lists_patients_and_shows_previews(orthanc, make_apache, workdir):
 
     # A study named in the address opens instead.
     mr = stored["MR_small.dcm"]
-    dom = dump_dom(f"{apache.url}/#study={mr['ParentStudy']}", workdir)
+    dom = browser_dom(f"{apache.url}/#study={mr['ParentStudy']}", workdir)
     assert preview_ids(dom) == {mr["ID"]}
 
     # The browser fetched both previews through the proxy, as PNG images.
@@ -142,7 +100,7 @@ def test_app_shows_the_proxy_error_when_orthanc_is_down(make_apache, workdir):
     error = answer.json()
     assert error["status"] == 503 and error["message"]
 
-    dom = dump_dom(apache.url + "/", workdir)
+    dom = browser_dom(apache.url + "/", workdir)
 
     box = re.search(r'<div id="error" class="error" role="alert">(.*?)</div>',
                     dom, re.S)

@@ -14,7 +14,7 @@ import subprocess
 
 import requests
 
-from harness import HTTPD, Apache, SAMPLE_DIR, port_open, raw_request, \
+from harness import HTTPD, SAMPLE_DIR, port_open, raw_request, \
     status_of, wait_until
 
 VALGRIND = shutil.which("valgrind") or "/usr/bin/valgrind"

@@ -25,5 +25,6 @@ Suite *json_error_suite(void);
 Suite *pattern_suite(void);
 Suite *route_table_suite(void);
 Suite *access_rules_suite(void);
+Suite *cors_policy_suite(void);
 
 #endif
