@@ -56,6 +56,21 @@ def port_open(port):
         return False
 
 
+def _die_with_parent():
+    """Runs in the child before exec: if the test process dies without its
+    teardown (killed by a timeout), the server gets SIGTERM as well."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def start_process(command, log_path, cwd):
+    """Starts COMMAND with its output appended to LOG_PATH."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                cwd=cwd, preexec_fn=_die_with_parent)
+
+
 def stop_process(proc, sig=signal.SIGTERM, timeout=30):
     """Signals PROC by its PID and reaps it; SIGKILL if it lingers."""
     if proc is None or proc.poll() is not None:
@@ -132,11 +147,8 @@ class Orthanc:
         return self.proc.pid if self.proc else None
 
     def start(self, timeout=60):
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([ORTHANC, self.config_path], stdout=log,
-                                     stderr=subprocess.STDOUT,
-                                     cwd=self.workdir)
-        log.close()
+        self.proc = start_process([ORTHANC, self.config_path], self.log_path,
+                                  self.workdir)
 
         def ready():
             if self.proc.poll() is not None:
@@ -266,11 +278,9 @@ DirectoryIndex index.html
         return r.returncode, r.stdout + r.stderr
 
     def start(self, timeout=30):
-        log = open(os.path.join(self.workdir, "stderr.log"), "ab")
-        self.proc = subprocess.Popen(
-            [HTTPD, "-f", self.config_path, "-DFOREGROUND"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
-        log.close()
+        self.proc = start_process([HTTPD, "-f", self.config_path, "-DFOREGROUND"],
+                                  os.path.join(self.workdir, "stderr.log"),
+                                  self.workdir)
 
         def ready():
             if self.proc.poll() is not None:
