@@ -51,6 +51,8 @@ static apr_status_t count_body(ap_filter_t *f, apr_bucket_brigade *bb,
          * so Orthanc never gets a complete body. */
         apr_brigade_cleanup(bb);
         ap_remove_input_filter(f);
+        /* Like Apache's own limit: close rather than read the rest. */
+        f->r->connection->keepalive = AP_CONN_CLOSE;
         op_refuse(f->r, count->req, HTTP_REQUEST_ENTITY_TOO_LARGE,
                   apr_psprintf(f->r->pool, "the chunked request body exceeds "
                                "the %" APR_OFF_T_FMT " bytes LimitRequestBody "

@@ -497,7 +497,9 @@ static int prepare_forwarding(request_rec *r)
         return rc;
     }
     turn_head_into_get(r);
-    op_keep_expect_from_backend(r);
+    if (r->expecting_100) {
+        op_keep_expect_from_backend(r);
+    }
     op_add_response_headers_filter(r);
     return DECLINED;
 }

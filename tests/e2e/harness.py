@@ -236,6 +236,7 @@ class Apache:
             if load_module_under_test else ""
         loads = module_lines(names)
         loads = f"{loads}\n{own}" if module_under_test_last else f"{own}\n{loads}"
+        self.loads_module_under_test = load_module_under_test
         self.config = self._base_config(loads) + "\n" + body.format(
             port=self.port, docroot=self.docroot, workdir=self.workdir)
         with open(self.config_path, "w") as f:
@@ -246,6 +247,8 @@ class Apache:
         if os.geteuid() == 0:
             # The children must not run as root; they only read htdocs.
             user = "User nobody\nGroup nogroup"
+        log_level = "LogLevel warn orthanc_proxy:info" \
+            if self.loads_module_under_test else "LogLevel warn"
         return f"""
 ServerRoot "{self.workdir}"
 ServerName 127.0.0.1
@@ -254,7 +257,7 @@ PidFile "{self.workdir}/httpd.pid"
 DefaultRuntimeDir "{self.workdir}"
 Mutex file:{self.workdir} default
 ErrorLog "{self.error_log_path}"
-LogLevel warn orthanc_proxy:info
+{log_level}
 LogFormat "%h \\"%r\\" %>s %b \\"%m %U%q\\"" orthanc_test
 CustomLog "{self.access_log_path}" orthanc_test
 {user}
