@@ -88,7 +88,8 @@ int op_is_override_header(const char *name)
     return override_header_kind(name) != NULL;
 }
 
-/* Accepts an override value Orthanc understands: PUT or DELETE. */
+/* Accepts an override value every Orthanc reads alike: PUT or DELETE,
+ * written plainly (releases differ on decoding escapes in it). */
 static const char *override_method(apr_pool_t *p, const char *value)
 {
     char *upper = apr_pstrdup(p, value);
@@ -130,8 +131,9 @@ typedef struct {
     const char *remaining;   /* the query without _method arguments */
 } query_scan;
 
-/* Orthanc 1.10 compares the name as sent; later releases decode it first
- * (op_orthanc_query_decode).  Either reading of "_method" is an override. */
+/* Orthanc up to 1.9.7 decoded argument names (op_orthanc_query_decode);
+ * later releases compare them as sent.  Either reading of "_method" is an
+ * override. */
 static int is_method_argument(apr_pool_t *p, const char *name, apr_size_t len)
 {
     return (len == 7 && strncmp(name, "_method", 7) == 0)
@@ -155,8 +157,7 @@ static void scan_query(apr_pool_t *p, const char *query, query_scan *scan)
         if (is_method_argument(p, start, name_length)) {
             if (scan->count++ == 0) {
                 scan->value = equals
-                    ? op_orthanc_query_decode(p, equals + 1,
-                                              len - name_length - 1)
+                    ? apr_pstrmemdup(p, equals + 1, len - name_length - 1)
                     : "";
             }
         }

@@ -13,8 +13,8 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-/* Decodes a query-string name or value as Orthanc's decoder does (used by
- * releases after 1.10 on argument names): '+' is a space and '%' followed
+/* Decodes a query-string argument as Orthanc's decoder does (releases up
+ * to 1.9.7 applied it to argument names): '+' is a space and '%' followed
  * by two letters or digits is one byte, even when they are not
  * hexadecimal. */
 char *op_orthanc_query_decode(apr_pool_t *p, const char *text, apr_size_t len);
@@ -28,8 +28,8 @@ int op_is_override_header(const char *name);
  * raw QUERY (may be NULL).  Sets *EFFECTIVE to it and *FORWARD_QUERY to the
  * query without any _method argument (QUERY itself when it has none).
  * Returns NULL, or the reason for refusing the request with 400: an override
- * that names anything but PUT or DELETE, several overrides, or an override
- * header Orthanc would ignore. */
+ * that names anything but PUT or DELETE written plainly, several overrides,
+ * or an override header Orthanc would ignore. */
 const char *op_resolve_method(apr_pool_t *p, const char *method,
                               const apr_table_t *headers, const char *query,
                               const char **effective,

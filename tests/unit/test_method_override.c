@@ -66,6 +66,11 @@ START_TEST(query_overrides_turn_a_get_into_delete)
 
     r = resolve("GET", "%4Vmethod=delete", NULL, NULL);
     ck_assert_str_eq(r.effective, "DELETE");
+
+    /* Orthanc up to 1.9.7 read %4k as 't'. */
+    r = resolve("GET", "_me%4khod=delete", NULL, NULL);
+    ck_assert_str_eq(r.effective, "DELETE");
+    ck_assert_str_eq(r.query, "");
 }
 END_TEST
 
@@ -98,6 +103,8 @@ END_TEST
 START_TEST(overrides_orthanc_would_reject_are_refused)
 {
     ck_assert_ptr_nonnull(resolve("GET", "_method=patch", NULL, NULL).error);
+    ck_assert_ptr_nonnull(resolve("GET", "_method=del%65te", NULL, NULL).error);
+    ck_assert_ptr_nonnull(resolve("GET", "_method=+delete", NULL, NULL).error);
     ck_assert_ptr_nonnull(resolve("GET", "_method=", NULL, NULL).error);
     ck_assert_ptr_nonnull(resolve("GET", "_method", NULL, NULL).error);
     ck_assert_ptr_nonnull(resolve("POST", NULL, "X-HTTP-Method-Override", "GET").error);
