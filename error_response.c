@@ -49,11 +49,12 @@ static const op_mapping *mapping_of(request_rec *r, const op_request *req)
  * why in the same words the module uses. */
 static const char *explain(request_rec *r, const op_request *req)
 {
+    const char *path;
+
     if (req && req->reason) {
         return req->reason;
     }
-    if (r->status == HTTP_BAD_REQUEST && raw_path(r) != NULL) {
-        const char *path = raw_path(r);
+    if (r->status == HTTP_BAD_REQUEST && (path = raw_path(r)) != NULL) {
         op_path parsed;
         op_path_status status = op_path_parse(r->pool, path, strlen(path),
                                               &parsed);
@@ -73,7 +74,8 @@ static void log_backend_failure(request_rec *r, const op_request *req,
         && r->status >= HTTP_INTERNAL_SERVER_ERROR) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "%d %s: %s %s (mapping %s -> %s)", r->status, message,
-                      r->method, req->orthanc_path, req->mapping->prefix.prefix,
+                      r->method, ap_escape_logitem(r->pool, req->orthanc_path),
+                      req->mapping->prefix.prefix,
                       req->mapping->backend.url);
     }
 }

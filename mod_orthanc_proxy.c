@@ -8,9 +8,10 @@
  *                       the mapping, work out the method Orthanc will run
  *   translate_name      hand the request to mod_proxy on the worker defined
  *                       at configuration time, or to the local handler
+ *   check_access_ex     let CORS preflights through without authentication
  *   fixups              last checks after authentication, then prepare the
  *                       forwarding (HEAD, body limit, Expect, response filter)
- *   handler             the "/prefix" -> "/prefix/" redirect
+ *   handler             the "/prefix" -> "/prefix/" redirect, CORS preflights
  *
  * mod_proxy does the proxying itself; proxy_bridge.c is the only part that
  * knows its structures, and nothing here links against its symbols, so the
@@ -311,11 +312,15 @@ int op_refuse(request_rec *r, op_request *req, int status, const char *reason,
 {
     req->reason = reason;
     req->rule = rule;
+    /* The path and the reason quote the client: escape them for the log. */
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                   "refused with %d: %s %s (mapping %s -> %s)%s%s: %s", status,
-                  r->method, req->orthanc_path ? req->orthanc_path : r->uri,
+                  r->method, ap_escape_logitem(r->pool, req->orthanc_path
+                                                        ? req->orthanc_path
+                                                        : r->uri),
                   req->mapping->prefix.prefix, req->mapping->backend.url,
-                  rule ? ", rule " : "", rule ? rule : "", reason);
+                  rule ? ", rule " : "", rule ? rule : "",
+                  ap_escape_logitem(r->pool, reason));
     return status;
 }
 
@@ -328,7 +333,6 @@ static int refuse_unreadable(request_rec *r, const op_mapping *mapping,
 {
     op_request *req = apr_pcalloc(r->pool, sizeof(*req));
     req->mapping = mapping;
-    req->client_method = r->method;
     ap_set_module_config(r->request_config, &orthanc_proxy_module, req);
     return op_refuse(r, req, HTTP_BAD_REQUEST, reason, NULL);
 }
@@ -391,7 +395,6 @@ static int map_request(request_rec *r)
     req = apr_pcalloc(r->pool, sizeof(*req));
     req->mapping = by_orthanc;
     req->path = path;
-    req->client_method = r->method;
     req->action = orthanc_how == OP_PREFIX_BARE ? OP_ACTION_REDIRECT
                                                 : OP_ACTION_PROXY;
     {

@@ -61,7 +61,6 @@ typedef struct {
     op_path     path;           /* Orthanc's reading of the whole path */
     const char *orthanc_path;   /* decoded, below the prefix: "/patients" */
     const char *backend_path;   /* encoded, below the prefix, on the wire */
-    const char *client_method;  /* the method on the request line */
     const char *public_host;    /* host[:port] the client asked for */
     /* Set when the module refuses the request; read by the error body. */
     const char *reason;

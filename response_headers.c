@@ -52,11 +52,16 @@ static apr_status_t fix_response_headers(ap_filter_t *f, apr_bucket_brigade *bb)
     map_urls(r, r->err_headers_out, req, public_url);
     if (r->status == HTTP_UNAUTHORIZED
         && apr_table_get(r->headers_out, "WWW-Authenticate")) {
+        const op_dir_conf *conf = op_dir_conf_get(r);
         apr_table_unset(r->headers_out, "WWW-Authenticate");
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "Orthanc at %s answered 401 to %s %s: check "
-                      "OrthancProxyCredentials", req->mapping->backend.url,
-                      r->method, req->orthanc_path);
+                      "OrthancProxyCredentials (%s)", req->mapping->backend.url,
+                      r->method, ap_escape_logitem(r->pool, req->orthanc_path),
+                      conf->credentials_user
+                      ? apr_pstrcat(r->pool, "user ", conf->credentials_user,
+                                    NULL)
+                      : "none configured");
     }
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
