@@ -17,6 +17,11 @@
 
 APLOG_USE_MODULE(orthanc_proxy);
 
+/* proxy_worker_shared.name_ex, the pre_translate_name hook */
+#if !AP_MODULE_MAGIC_AT_LEAST(20120211, 124)
+#error "mod_orthanc_proxy needs Apache httpd 2.4.51 or later"
+#endif
+
 /* Orthanc closes a connection idle for 1 s; mod_proxy must stop reusing
  * one well before that, or a request can meet a closing socket. */
 #define OP_DEFAULT_POOL_TTL apr_time_from_msec(500)
