@@ -36,12 +36,24 @@ static const char *const PROXY_OWNED_HEADERS[] = {
     NULL
 };
 
-typedef struct {
-    apr_array_header_t *names;   /* the client's spellings, to remove */
-    const char *user_header;     /* OrthancProxyUserHeader, or NULL */
-} owned_scan;
+/* Evaluated before Apache's authorization, never forwarded. */
+static const char *const OVERRIDE_HEADERS[] = {
+    "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", NULL
+};
 
-static int is_proxy_owned(const owned_scan *scan, const char *name)
+static void unset_all(apr_table_t *headers, const char *const *names)
+{
+    for (; *names; names++) {
+        apr_table_unset(headers, *names);
+    }
+}
+
+typedef struct {
+    apr_array_header_t *names;   /* odd spellings, to remove */
+    const char *user_header;     /* OrthancProxyUserHeader, or NULL */
+} odd_spelling_scan;
+
+static int is_proxy_owned(const char *name, const char *user_header)
 {
     const char *const *owned;
 
@@ -51,30 +63,38 @@ static int is_proxy_owned(const owned_scan *scan, const char *name)
         }
     }
     return op_is_override_header(name)
-           || (scan->user_header && op_header_names_match(name,
-                                                          scan->user_header));
+           || (user_header && op_header_names_match(name, user_header));
 }
 
-static int collect_proxy_owned(void *data, const char *name, const char *value)
+static int collect_odd_spellings(void *data, const char *name,
+                                 const char *value)
 {
-    owned_scan *scan = data;
-    if (is_proxy_owned(scan, name)) {
+    odd_spelling_scan *scan = data;
+    if (strpbrk(name, "_ \t") && is_proxy_owned(name, scan->user_header)) {
         APR_ARRAY_PUSH(scan->names, const char *) = name;
     }
     return 1;
 }
 
+/* Removes what the client sent under a name the proxy owns, also spelt
+ * with '_' for '-' (which some servers read alike) or with trailing
+ * blanks (which Orthanc reads alike). */
 static void remove_proxy_owned_headers(request_rec *r, const op_dir_conf *conf)
 {
-    owned_scan scan;
-    apr_array_header_t *names = apr_array_make(r->pool, 8, sizeof(char *));
+    odd_spelling_scan scan;
     int i;
 
-    scan.names = names;
+    unset_all(r->headers_in, PROXY_OWNED_HEADERS);
+    unset_all(r->headers_in, OVERRIDE_HEADERS);
+    if (conf->user_header) {
+        apr_table_unset(r->headers_in, conf->user_header);
+    }
+    scan.names = apr_array_make(r->pool, 2, sizeof(const char *));
     scan.user_header = conf->user_header;
-    apr_table_do(collect_proxy_owned, &scan, r->headers_in, NULL);
-    for (i = 0; i < names->nelts; i++) {
-        apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
+    apr_table_do(collect_odd_spellings, &scan, r->headers_in, NULL);
+    for (i = 0; i < scan.names->nelts; i++) {
+        apr_table_unset(r->headers_in, APR_ARRAY_IDX(scan.names, i,
+                                                     const char *));
     }
 }
 

@@ -99,12 +99,19 @@ const char *op_basic_authorization(apr_pool_t *p, const char *user,
     return apr_pstrcat(p, "Basic ", encoded, NULL);
 }
 
+/* Header names are ASCII tokens: fold case and '_' without the locale. */
+static char fold_name_char(char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return (char)(c - 'A' + 'a');
+    }
+    return c == '_' ? '-' : c;
+}
+
 int op_header_names_match(const char *a, const char *b)
 {
     for (; *a && *b; a++, b++) {
-        char ca = *a == '_' ? '-' : (char)apr_tolower(*a);
-        char cb = *b == '_' ? '-' : (char)apr_tolower(*b);
-        if (ca != cb) {
+        if (fold_name_char(*a) != fold_name_char(*b)) {
             return 0;
         }
     }

@@ -72,7 +72,9 @@ static const char *override_header_kind(const char *name)
     char normalised[32];
     const char *const *known;
 
-    if (!normalise_header_name(name, normalised, sizeof(normalised))) {
+    /* Every request header passes here: most are ruled out at once. */
+    if (apr_tolower(name[0]) != 'x'
+        || !normalise_header_name(name, normalised, sizeof(normalised))) {
         return NULL;
     }
     for (known = OVERRIDE_HEADERS; *known; known++) {

@@ -66,32 +66,32 @@ int op_pattern_match(const char *pattern, const op_path *path, int from)
     const char **segments = (const char **)path->segments->elts;
     int count = path->segments->nelts;
     int i = from;
-    const char *cursor = pattern;
+    const char *p = pattern;
 
-    while (*cursor == '/') {
-        const char *start = cursor + 1;
-        const char *end = strchr(start, '/');
-        apr_size_t len = end ? (apr_size_t)(end - start) : strlen(start);
-
-        if (len == 0) {
-            break;    /* trailing slash: nothing more to match */
-        }
-        if (len == 2 && strncmp(start, "**", 2) == 0) {
+    /* One pass over the pattern, no copies: every request is matched
+     * against the whole route table. */
+    while (p[0] == '/' && p[1] != '\0') {
+        p++;
+        if (p[0] == '*' && p[1] == '*' && (p[2] == '/' || p[2] == '\0')) {
             return 1;
         }
         if (i >= count) {
             return 0;
         }
-        if (!(len == 1 && *start == '*')
-            && (strlen(segments[i]) != len
-                || strncmp(segments[i], start, len) != 0)) {
-            return 0;
+        if (p[0] == '*' && (p[1] == '/' || p[1] == '\0')) {
+            p++;
+        }
+        else {
+            const char *segment = segments[i];
+            while (*segment != '\0' && *segment == *p) {
+                segment++;
+                p++;
+            }
+            if (*segment != '\0' || (*p != '/' && *p != '\0')) {
+                return 0;
+            }
         }
         i++;
-        if (end == NULL) {
-            break;
-        }
-        cursor = end;
     }
     return i == count;
 }

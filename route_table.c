@@ -291,8 +291,9 @@ const op_route *op_route_find(const char *method, const op_path *path, int from)
     const char *as = strcmp(method, "HEAD") == 0 ? "GET" : method;
 
     for (route = ROUTES; route->pattern; route++) {
-        if (op_methods_include(route->methods, as)
-            && op_pattern_match(route->pattern, path, from)) {
+        /* The path rules out most entries at its first segment. */
+        if (op_pattern_match(route->pattern, path, from)
+            && op_methods_include(route->methods, as)) {
             return route;
         }
     }

@@ -219,7 +219,7 @@ class Apache:
 
     def __init__(self, workdir, body="", name="apache", modules=None,
                  extra_modules=(), load_module_under_test=True,
-                 module_under_test_last=False):
+                 module_under_test_last=False, switch_user=True):
         self.workdir = os.path.join(workdir, name)
         self.docroot = os.path.join(self.workdir, "htdocs")
         os.makedirs(self.docroot, exist_ok=True)
@@ -237,6 +237,7 @@ class Apache:
         loads = module_lines(names)
         loads = f"{loads}\n{own}" if module_under_test_last else f"{own}\n{loads}"
         self.loads_module_under_test = load_module_under_test
+        self.switch_user = switch_user
         self.config = self._base_config(loads) + "\n" + body.format(
             port=self.port, docroot=self.docroot, workdir=self.workdir)
         with open(self.config_path, "w") as f:
@@ -244,7 +245,7 @@ class Apache:
 
     def _base_config(self, loads):
         user = ""
-        if os.geteuid() == 0:
+        if os.geteuid() == 0 and self.switch_user:
             # The children must not run as root; they only read htdocs.
             user = "User nobody\nGroup nogroup"
         log_level = "LogLevel warn orthanc_proxy:info" \
