@@ -373,53 +373,45 @@ def print_report(results, rows, meta):
           f"of large transfers; medians.")
     print()
 
-    print("Speed (req/s: higher is better; s: elapsed seconds, lower is better)")
-    print()
-    lines = []
-    for measure in measures:
-        unit, cells = "", []
-        for name in TARGETS:
-            r = by.get((measure, name))
-            if not r:
-                cells.append("-")
-                continue
-            unit = r["unit"]
-            cell = fmt(r["value"], unit)
-            if not r["all_ok"]:
-                cell += f" FAILED ({'/'.join(r['status'])})"
-            cells.append(cell)
-        lines.append([measure, unit] + cells)
-    table(["measure", "unit"] + TARGETS, lines)
+    def figure_table(title, targets, cell, with_unit=True):
+        """One row per measure, one CELL(r, target) -> (unit, text) per target."""
+        print(title)
+        print()
+        lines = []
+        for measure in measures:
+            unit, cells = "", []
+            for name in targets:
+                r = by.get((measure, name))
+                if r:
+                    unit, text = cell(r, name)
+                else:
+                    text = "-"
+                cells.append(text)
+            lines.append([measure] + ([unit] if with_unit else []) + cells)
+        table(["measure"] + (["unit"] if with_unit else []) + targets, lines)
 
-    print("CPU time of Apache (all its processes) and, in brackets, of Orthanc: "
-          "microseconds per request, or CPU seconds per transfer")
-    print()
-    lines = []
-    for measure in measures:
-        unit, cells = "", []
-        for name in TARGETS:
-            r = by.get((measure, name))
-            if not r:
-                cells.append("-")
-                continue
-            unit = r["cpu_unit"]
-            apache = fmt(r["apache_cpu"], unit) if name != "direct" else "-"
-            cells.append(f"{apache} ({fmt(r['orthanc_cpu'], unit)})")
-        lines.append([measure, unit] + cells)
-    table(["measure", "unit"] + TARGETS, lines)
+    def speed_cell(r, name):
+        text = fmt(r["value"], r["unit"])
+        if not r["all_ok"]:
+            text += f" FAILED ({'/'.join(r['status'])})"
+        return r["unit"], text
 
-    print("Apache memory: peak of the summed VmRSS of all Apache processes "
-          "during the measurement (growth over the value before), MiB")
-    print()
-    lines = []
-    for measure in measures:
-        cells = []
-        for name in TARGETS[1:]:
-            r = by.get((measure, name))
-            cells.append(f"{r['peak_rss_mib']:.1f} (+{r['rss_growth_mib']:.1f})"
-                         if r else "-")
-        lines.append([measure] + cells)
-    table(["measure"] + TARGETS[1:], lines)
+    def cpu_cell(r, name):
+        unit = r["cpu_unit"]
+        apache = fmt(r["apache_cpu"], unit) if name != "direct" else "-"
+        return unit, f"{apache} ({fmt(r['orthanc_cpu'], unit)})"
+
+    def memory_cell(r, name):
+        return "", f"{r['peak_rss_mib']:.1f} (+{r['rss_growth_mib']:.1f})"
+
+    figure_table("Speed (req/s: higher is better; s: elapsed seconds, lower is "
+                 "better)", TARGETS, speed_cell)
+    figure_table("CPU time of Apache (all its processes) and, in brackets, of "
+                 "Orthanc: microseconds per request, or CPU seconds per "
+                 "transfer", TARGETS, cpu_cell)
+    figure_table("Apache memory: peak of the summed VmRSS of all Apache "
+                 "processes during the measurement (growth over the value "
+                 "before), MiB", TARGETS[1:], memory_cell, with_unit=False)
 
     print("Ratios module / other, paired round by round, median (min-max): "
           "for req/s above 1 means the module is faster, for s below 1")
