@@ -57,6 +57,12 @@ class DebianApache:
                         APACHE_LOG_DIR=self.logdir,
                         LANG="C")
         self.proc = None
+        # apache2ctl reads its paths from the copy's envvars: point them here.
+        with open(self.path("envvars"), "a") as f:
+            for name in ("APACHE_RUN_USER", "APACHE_RUN_GROUP",
+                         "APACHE_PID_FILE", "APACHE_RUN_DIR",
+                         "APACHE_LOCK_DIR", "APACHE_LOG_DIR"):
+                f.write(f"export {name}={self.env[name]}\n")
 
     def path(self, *parts):
         return os.path.join(self.confdir, *parts)
@@ -77,7 +83,8 @@ class DebianApache:
                 "-f", self.path("apache2.conf"), *extra]
 
     def configtest(self):
-        r = subprocess.run(self.command("-t"), env=self.env,
+        """Debian's own `apache2ctl configtest`, on the copy."""
+        r = subprocess.run(["apache2ctl", "configtest"], env=self.env,
                            capture_output=True, text=True, timeout=TIMEOUT)
         return r.returncode, r.stdout + r.stderr
 
