@@ -19,27 +19,9 @@
 #include "mod_proxy.h"
 #include "orthanc_proxy.h"
 #include "forward_headers.h"
-#include "method_override.h"
+#include "header_names.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
-
-/* Client headers that only the proxy may set. */
-static const char *const PROXY_OWNED_HEADERS[] = {
-    "Forwarded",
-    "X-Forwarded-For",
-    "X-Forwarded-Host",
-    "X-Forwarded-Proto",
-    "X-Forwarded-Prefix",
-    "X-Forwarded-Port",
-    "X-Forwarded-Server",
-    "Authorization",
-    NULL
-};
-
-/* Evaluated before Apache's authorization, never forwarded. */
-static const char *const OVERRIDE_HEADERS[] = {
-    "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", NULL
-};
 
 static void unset_all(apr_table_t *headers, const char *const *names)
 {
@@ -53,39 +35,29 @@ typedef struct {
     const char *user_header;     /* OrthancProxyUserHeader, or NULL */
 } odd_spelling_scan;
 
-static int is_proxy_owned(const char *name, const char *user_header)
-{
-    const char *const *owned;
-
-    for (owned = PROXY_OWNED_HEADERS; *owned; owned++) {
-        if (op_header_names_match(name, *owned)) {
-            return 1;
-        }
-    }
-    return op_is_override_header(name)
-           || (user_header && op_header_names_match(name, user_header));
-}
-
 static int collect_odd_spellings(void *data, const char *name,
                                  const char *value)
 {
     odd_spelling_scan *scan = data;
-    if (strpbrk(name, "_ \t") && is_proxy_owned(name, scan->user_header)) {
+    if (strpbrk(name, "_ \t")
+        && (op_is_proxy_owned_header(name, scan->user_header)
+            || op_header_names_match(name, "Authorization"))) {
         APR_ARRAY_PUSH(scan->names, const char *) = name;
     }
     return 1;
 }
 
-/* Removes what the client sent under a name the proxy owns, also spelt
- * with '_' for '-' (which some servers read alike) or with trailing
- * blanks (which Orthanc reads alike). */
+/* Removes what the client sent under a name the proxy owns (the browser's
+ * Authorization included), also spelt with '_' for '-' or with trailing
+ * blanks (header_names.h).  apr_table_unset takes the common spellings. */
 static void remove_proxy_owned_headers(request_rec *r, const op_dir_conf *conf)
 {
     odd_spelling_scan scan;
     int i;
 
-    unset_all(r->headers_in, PROXY_OWNED_HEADERS);
-    unset_all(r->headers_in, OVERRIDE_HEADERS);
+    unset_all(r->headers_in, op_forwarding_headers);
+    unset_all(r->headers_in, op_override_headers);
+    apr_table_unset(r->headers_in, "Authorization");
     if (conf->user_header) {
         apr_table_unset(r->headers_in, conf->user_header);
     }

@@ -7,14 +7,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-#include "forward_headers.h"
-#include "method_override.h"
-
-/* Headers a cross-origin page may never set on a proxied request. */
-static const char *const PROXY_OWNED[] = {
-    "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
-    "X-Forwarded-Prefix", "X-Forwarded-Port", "X-Forwarded-Server", NULL
-};
+#include "header_names.h"
 
 const char *op_cors_origin_check(apr_pool_t *p, const char *origin)
 {
@@ -84,19 +77,6 @@ static int is_token(const char *name)
     return 1;
 }
 
-static int is_proxy_owned(const char *name, const char *user_header)
-{
-    const char *const *owned;
-
-    for (owned = PROXY_OWNED; *owned; owned++) {
-        if (op_header_names_match(name, *owned)) {
-            return 1;
-        }
-    }
-    return op_is_override_header(name)
-           || (user_header && op_header_names_match(name, user_header));
-}
-
 const char *op_cors_refused_header(apr_pool_t *p, const char *requested,
                                    const char *user_header)
 {
@@ -116,7 +96,7 @@ const char *op_cors_refused_header(apr_pool_t *p, const char *requested,
         if (*name == '\0') {
             continue;
         }
-        if (!is_token(name) || is_proxy_owned(name, user_header)) {
+        if (!is_token(name) || op_is_proxy_owned_header(name, user_header)) {
             return name;
         }
     }

@@ -22,18 +22,33 @@
 
 #include "orthanc_proxy.h"
 #include "forward_headers.h"
+#include "header_names.h"
 
 #define PASSWORD_FILE_PREFIX "file:"
 #define MAX_PASSWORD_LENGTH 1024
 
-/* Headers the proxy writes or that frame the request: never a user header. */
+/* Besides those the proxy owns (header_names.h), headers that carry
+ * credentials or frame the request: never a user header. */
 static const char *const RESERVED_HEADERS[] = {
-    "Authorization", "Proxy-Authorization", "Forwarded", "X-Forwarded-For",
-    "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix",
-    "X-Forwarded-Server", "X-Forwarded-Port", "Host", "Connection",
+    "Authorization", "Proxy-Authorization", "Host", "Connection",
     "Content-Length", "Transfer-Encoding", "Content-Type", "Expect",
     "Upgrade", "TE", "Trailer", "Keep-Alive", "Cookie", NULL
 };
+
+static int is_reserved(const char *name)
+{
+    const char *const *reserved;
+
+    if (op_is_proxy_owned_header(name, NULL)) {
+        return 1;
+    }
+    for (reserved = RESERVED_HEADERS; *reserved; reserved++) {
+        if (op_header_names_match(name, *reserved)) {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static const char *read_password_file(cmd_parms *cmd, const char *path,
                                       const char **password)
@@ -136,7 +151,6 @@ static int is_token(const char *name)
 const char *op_cmd_user_header(cmd_parms *cmd, void *dconf, const char *name)
 {
     op_dir_conf *conf = dconf;
-    const char *const *reserved;
 
     conf->user_header_set = 1;
     if (strcasecmp(name, "off") == 0) {
@@ -147,12 +161,10 @@ const char *op_cmd_user_header(cmd_parms *cmd, void *dconf, const char *name)
         return apr_psprintf(cmd->pool, "OrthancProxyUserHeader: '%s' is not a "
                             "header name (letters, digits and '-')", name);
     }
-    for (reserved = RESERVED_HEADERS; *reserved; reserved++) {
-        if (op_header_names_match(name, *reserved)) {
-            return apr_psprintf(cmd->pool, "OrthancProxyUserHeader: %s is "
-                                "reserved; choose another name such as "
-                                "X-Remote-User", name);
-        }
+    if (is_reserved(name)) {
+        return apr_psprintf(cmd->pool, "OrthancProxyUserHeader: %s is "
+                            "reserved; choose another name such as "
+                            "X-Remote-User", name);
     }
     conf->user_header = name;
     return NULL;

@@ -98,22 +98,3 @@ const char *op_basic_authorization(apr_pool_t *p, const char *user,
     apr_base64_encode(encoded, plain, plain_length);
     return apr_pstrcat(p, "Basic ", encoded, NULL);
 }
-
-/* Header names are ASCII tokens: fold case and '_' without the locale. */
-static char fold_name_char(char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return (char)(c - 'A' + 'a');
-    }
-    return c == '_' ? '-' : c;
-}
-
-int op_header_names_match(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++) {
-        if (fold_name_char(*a) != fold_name_char(*b)) {
-            return 0;
-        }
-    }
-    return *a == *b;
-}

@@ -36,8 +36,4 @@ const char *op_reverse_map_url(apr_pool_t *p, const char *value,
 const char *op_basic_authorization(apr_pool_t *p, const char *user,
                                    const char *password);
 
-/* Whether two header names are the same for a backend that may read '_'
- * as '-' (X_Forwarded_For and x-forwarded-for are). */
-int op_header_names_match(const char *a, const char *b);
-
 #endif

@@ -2,16 +2,11 @@
  * method_override.c - the method Orthanc will really execute.
  */
 #include "method_override.h"
+#include "header_names.h"
 
 #include <string.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
-
-/* The one header Orthanc honours, and look-alikes other servers honour. */
-static const char ORTHANC_OVERRIDE_HEADER[] = "x-http-method-override";
-static const char *const OVERRIDE_HEADERS[] = {
-    ORTHANC_OVERRIDE_HEADER, "x-http-method", "x-method-override", NULL
-};
 
 /* Orthanc's hexadecimal digit, including its reading of the letters that
  * are not hexadecimal: all but a-f are read as if upper case. */
@@ -48,48 +43,6 @@ char *op_orthanc_query_decode(apr_pool_t *p, const char *text, apr_size_t len)
     return out;
 }
 
-/* Copies NAME lowered, '_' read as '-', trailing blanks dropped, into BUF.
- * Returns 0 when it does not fit, which no override header name does. */
-static int normalise_header_name(const char *name, char *buf, apr_size_t size)
-{
-    apr_size_t n = strlen(name), i;
-
-    while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t')) {
-        n--;
-    }
-    if (n >= size) {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        buf[i] = name[i] == '_' ? '-' : (char)apr_tolower(name[i]);
-    }
-    buf[n] = '\0';
-    return 1;
-}
-
-static const char *override_header_kind(const char *name)
-{
-    char normalised[32];
-    const char *const *known;
-
-    /* Every request header passes here: most are ruled out at once. */
-    if (apr_tolower(name[0]) != 'x'
-        || !normalise_header_name(name, normalised, sizeof(normalised))) {
-        return NULL;
-    }
-    for (known = OVERRIDE_HEADERS; *known; known++) {
-        if (strcmp(normalised, *known) == 0) {
-            return *known;
-        }
-    }
-    return NULL;
-}
-
-int op_is_override_header(const char *name)
-{
-    return override_header_kind(name) != NULL;
-}
-
 /* Accepts an override value every Orthanc reads alike: PUT or DELETE,
  * written plainly (releases differ on decoding escapes in it). */
 static const char *override_method(apr_pool_t *p, const char *value)
@@ -115,13 +68,15 @@ typedef struct {
 static int scan_header(void *data, const char *name, const char *value)
 {
     header_scan *scan = data;
-    const char *kind = override_header_kind(name);
 
-    if (kind == ORTHANC_OVERRIDE_HEADER) {
+    if (!op_is_override_header(name)) {
+        return 1;
+    }
+    if (op_header_names_match(name, op_override_headers[0])) {
         scan->value = value;
         scan->count++;
     }
-    else if (kind != NULL) {
+    else {
         scan->ignored = name;
     }
     return 1;

@@ -19,11 +19,6 @@
  * hexadecimal. */
 char *op_orthanc_query_decode(apr_pool_t *p, const char *text, apr_size_t len);
 
-/* Whether NAME is a header that asks for another method
- * (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override), whatever its
- * case, with '_' for '-' or with trailing blanks. */
-int op_is_override_header(const char *name);
-
 /* Works out the method Orthanc will execute for METHOD with HEADERS and the
  * raw QUERY (may be NULL).  Sets *EFFECTIVE to it and *FORWARD_QUERY to the
  * query without any _method argument (QUERY itself when it has none).

@@ -7,7 +7,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
  *     -I. $(apr-1-config --includes --cppflags) tests/fuzz/fuzz_paths.c \
  *     path_canon.c pattern.c route_table.c access_rules.c method_override.c \
- *     $(apr-1-config --link-ld) -o fuzz_paths
+ *     header_names.c $(apr-1-config --link-ld) -o fuzz_paths
  *
  * Input layout:
  *   byte 0      bits 0-2: the method, INPUT_METHODS[bits];

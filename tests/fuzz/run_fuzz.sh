@@ -53,7 +53,8 @@ echo "run_fuzz.sh: building $binary"
     -I"$srcdir" $apr_flags \
     "$srcdir/tests/fuzz/fuzz_paths.c" "$srcdir/path_canon.c" \
     "$srcdir/pattern.c" "$srcdir/route_table.c" "$srcdir/access_rules.c" \
-    "$srcdir/method_override.c" $apr_libs -o "$binary"
+    "$srcdir/method_override.c" "$srcdir/header_names.c" $apr_libs \
+    -o "$binary"
 
 corpus=$build/corpus
 artifacts=$build/artifacts

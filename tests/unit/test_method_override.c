@@ -127,17 +127,6 @@ START_TEST(two_override_headers_are_refused)
 }
 END_TEST
 
-START_TEST(override_header_names_are_recognised)
-{
-    ck_assert(op_is_override_header("X-HTTP-Method-Override"));
-    ck_assert(op_is_override_header("x_http_method"));
-    ck_assert(op_is_override_header("X-Method-Override\t"));
-    ck_assert(!op_is_override_header("X-HTTP-Method-Overrides"));
-    ck_assert(!op_is_override_header("Content-Type"));
-    ck_assert(!op_is_override_header(""));
-}
-END_TEST
-
 Suite *method_override_suite(void)
 {
     Suite *s = suite_create("method_override");
@@ -150,7 +139,6 @@ Suite *method_override_suite(void)
     tcase_add_test(tc, header_overrides_apply_to_every_method);
     tcase_add_test(tc, overrides_orthanc_would_reject_are_refused);
     tcase_add_test(tc, two_override_headers_are_refused);
-    tcase_add_test(tc, override_header_names_are_recognised);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -20,6 +20,7 @@ op_path test_path(const char *raw);
 Suite *path_canon_suite(void);
 Suite *directive_args_suite(void);
 Suite *forward_headers_suite(void);
+Suite *header_names_suite(void);
 Suite *method_override_suite(void);
 Suite *json_error_suite(void);
 Suite *pattern_suite(void);
