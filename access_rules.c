@@ -27,6 +27,13 @@ const char *op_rule_make(apr_pool_t *p, int allow, const char *methods,
     return NULL;
 }
 
+/* The decision's rule when the level decides, by level: every request gets
+ * one, so it is not built each time. */
+static const char *const ACCESS_RULES[] = {
+    NULL, "OrthancProxyAccess read", "OrthancProxyAccess upload",
+    "OrthancProxyAccess modify", "OrthancProxyAccess admin"
+};
+
 /* The first rule of kind ALLOW that matches, or NULL. */
 static const op_rule *matching_rule(const apr_array_header_t *rules, int allow,
                                     const char *method, const op_path *path,
@@ -49,7 +56,6 @@ op_decision op_decide(apr_pool_t *p, op_level level,
                       const op_path *path, int from)
 {
     const char *as = strcmp(method, "HEAD") == 0 ? "GET" : method;
-    const char *where = op_path_join(p, path, from, OP_PATH_DECODED);
     const op_rule *rule;
     const op_route *route;
     op_level needed;
@@ -62,7 +68,9 @@ op_decision op_decide(apr_pool_t *p, op_level level,
         decision.allowed = 0;
         decision.rule = rule->written;
         decision.reason = apr_psprintf(p, "%s %s is denied by %s", method,
-                                       where, rule->written);
+                                       op_path_join(p, path, from,
+                                                    OP_PATH_DECODED),
+                                       rule->written);
         return decision;
     }
     if ((rule = matching_rule(rules, 1, as, path, from)) != NULL) {
@@ -75,11 +83,11 @@ op_decision op_decide(apr_pool_t *p, op_level level,
     route = op_route_find(as, path, from);
     needed = route ? route->level : OP_LEVEL_ADMIN;
     decision.allowed = level >= needed;
-    decision.rule = apr_pstrcat(p, "OrthancProxyAccess ", op_level_name(level),
-                                NULL);
+    decision.rule = ACCESS_RULES[level];
     decision.reason = decision.allowed ? NULL : apr_psprintf(
         p, "%s %s (%s) needs OrthancProxyAccess %s; this location allows %s",
-        method, where, route ? route->family : "a route this proxy does not know",
+        method, op_path_join(p, path, from, OP_PATH_DECODED),
+        route ? route->family : "a route this proxy does not know",
         op_level_name(needed), op_level_name(level));
     return decision;
 }

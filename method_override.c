@@ -93,8 +93,12 @@ typedef struct {
  * override. */
 static int is_method_argument(apr_pool_t *p, const char *name, apr_size_t len)
 {
-    return (len == 7 && strncmp(name, "_method", 7) == 0)
-           || strcmp(op_orthanc_query_decode(p, name, len), "_method") == 0;
+    if (len == 7 && strncmp(name, "_method", 7) == 0) {
+        return 1;
+    }
+    /* Without '%' or '+' the decoded name is the name itself. */
+    return (memchr(name, '%', len) || memchr(name, '+', len))
+           && strcmp(op_orthanc_query_decode(p, name, len), "_method") == 0;
 }
 
 static void scan_query(apr_pool_t *p, const char *query, query_scan *scan)
