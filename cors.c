@@ -28,6 +28,7 @@ const char *op_cmd_cors(cmd_parms *cmd, void *dconf, const char *args)
 {
     op_dir_conf *conf = dconf;
     const char *word;
+    int wildcard = 0;
 
     conf->cors_set = 1;
     conf->cors_origins = apr_array_make(cmd->pool, 2, sizeof(const char *));
@@ -41,13 +42,13 @@ const char *op_cmd_cors(cmd_parms *cmd, void *dconf, const char *args)
         if ((err = op_cors_origin_check(cmd->pool, word)) != NULL) {
             return apr_pstrcat(cmd->pool, "OrthancProxyCORS: ", err, NULL);
         }
+        wildcard |= strcmp(word, "*") == 0;
         APR_ARRAY_PUSH(conf->cors_origins, const char *) = word;
     }
     if (conf->cors_origins->nelts == 0) {
         return "OrthancProxyCORS needs origins, * or off";
     }
-    if (conf->cors_origins->nelts > 1 && op_cors_origin_allowed(
-            conf->cors_origins, "http://any.invalid")) {
+    if (wildcard && conf->cors_origins->nelts > 1) {
         return "OrthancProxyCORS: * stands alone (it never allows credentials)";
     }
     return NULL;
