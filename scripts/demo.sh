@@ -47,6 +47,19 @@ usage() {
     sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
+# await_http PID URL TENTHS: waits, up to TENTHS tenths of a second, until
+# URL answers while PID runs.  Returns 0 once it answers, 1 when PID has
+# exited, 2 when the time is up.
+await_http() {
+    local pid=$1 url=$2 tenths=$3 i
+    for ((i = 0; i < tenths; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        curl -fsS --max-time 2 -o /dev/null "$url" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 2
+}
+
 # ---------------------------------------------------------------------------
 # Stopping
 
@@ -160,7 +173,7 @@ make_workdir() {
 }
 
 start_orthanc() {
-    local http_port config i
+    local http_port config
     http_port=$(free_port)
     config="$WORKDIR/orthanc/orthanc.json"
     ORTHANC_URL="http://127.0.0.1:$http_port"
@@ -199,19 +212,17 @@ EOF
         >"$WORKDIR/logs/orthanc.log" 2>&1 &
     ORTHANC_PID=$!
 
-    for ((i = 0; i < 600; i++)); do
-        if ! kill -0 "$ORTHANC_PID" 2>/dev/null; then
-            ORTHANC_PID=""
-            log_tail "$WORKDIR/logs/orthanc.log"
-            die "Orthanc exited during start-up (log above)"
-        fi
-        if curl -fsS --max-time 2 -o /dev/null "$ORTHANC_URL/system" 2>/dev/null; then
-            say "Orthanc is up (PID $ORTHANC_PID)"
-            return 0
-        fi
-        sleep 0.1
-    done
+    local status=0
+    await_http "$ORTHANC_PID" "$ORTHANC_URL/system" 600 || status=$?
+    if [ "$status" -eq 0 ]; then
+        say "Orthanc is up (PID $ORTHANC_PID)"
+        return 0
+    fi
     log_tail "$WORKDIR/logs/orthanc.log"
+    if [ "$status" -eq 1 ]; then
+        ORTHANC_PID=""
+        die "Orthanc exited during start-up (log above)"
+    fi
     die "Orthanc did not answer on $ORTHANC_URL within 60 s"
 }
 
@@ -293,7 +304,7 @@ EOF
 }
 
 start_apache() {
-    local i output
+    local output
     write_apache_config
     if ! output=$("$HTTPD" -t -f "$APACHE_CONFIG" 2>&1); then
         printf '%s\n' "$output" | sed 's/^/    /' >&2
@@ -304,24 +315,23 @@ start_apache() {
     "$HTTPD" -f "$APACHE_CONFIG" -DFOREGROUND >"$WORKDIR/logs/apache-stderr.log" 2>&1 &
     APACHE_PID=$!
 
-    for ((i = 0; i < 300; i++)); do
-        if ! kill -0 "$APACHE_PID" 2>/dev/null; then
-            wait "$APACHE_PID" 2>/dev/null || true
-            APACHE_PID=""
-            if grep -qs 'Address already in use' \
-                    "$WORKDIR/logs/apache-error.log" "$WORKDIR/logs/apache-stderr.log"; then
-                fail_port_taken
-            fi
-            log_tail "$WORKDIR/logs/apache-error.log"
-            log_tail "$WORKDIR/logs/apache-stderr.log"
-            die "Apache exited during start-up (logs above)"
+    local status=0
+    await_http "$APACHE_PID" "$DEMO_URL" 300 || status=$?
+    if [ "$status" -eq 0 ]; then
+        say "Apache is up (PID $APACHE_PID)"
+        return 0
+    fi
+    if [ "$status" -eq 1 ]; then
+        wait "$APACHE_PID" 2>/dev/null || true
+        APACHE_PID=""
+        if grep -qs 'Address already in use' \
+                "$WORKDIR/logs/apache-error.log" "$WORKDIR/logs/apache-stderr.log"; then
+            fail_port_taken
         fi
-        if curl -fsS --max-time 2 -o /dev/null "$DEMO_URL" 2>/dev/null; then
-            say "Apache is up (PID $APACHE_PID)"
-            return 0
-        fi
-        sleep 0.1
-    done
+        log_tail "$WORKDIR/logs/apache-error.log"
+        log_tail "$WORKDIR/logs/apache-stderr.log"
+        die "Apache exited during start-up (logs above)"
+    fi
     log_tail "$WORKDIR/logs/apache-error.log"
     die "Apache did not answer on $DEMO_URL within 30 s"
 }
