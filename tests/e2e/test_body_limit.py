@@ -88,18 +88,24 @@ def assert_refused_in_log(apache, status=413):
     assert f"refused with {status}: POST /instances" in apache.error_log()
 
 
+def send_head_only(orthanc, apache, length):
+    """Sends only the head of an upload declaring LENGTH bytes, with Orthanc
+    suspended, so that any answer comes from Apache; returns the raw reply."""
+    head = (f"POST /orthanc/instances HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/dicom\r\nContent-Length: {length}\r\n"
+            f"\r\n").encode()
+    orthanc.suspend()
+    try:
+        return raw_request(apache.port, head, timeout=10)
+    finally:
+        orthanc.resume()
+
+
 def test_declared_length_over_location_limit_refused_before_reading(
         orthanc, location_limit):
     """Only the request head is sent, and Orthanc is suspended: the 413
     comes at once, decided on the declared length alone, without Orthanc."""
-    head = (f"POST /orthanc/instances HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Content-Type: application/dicom\r\nContent-Length: {3 * MB}\r\n"
-            f"\r\n").encode()
-    orthanc.suspend()
-    try:
-        raw = raw_request(location_limit.port, head, timeout=10)
-    finally:
-        orthanc.resume()
+    raw = send_head_only(orthanc, location_limit, 3 * MB)
     print(f"\nhead only, Content-Length {3 * MB}: {raw[:200]!r}")
     assert status_of(raw) == 413, raw
     headers, body = split_raw(raw)
@@ -204,14 +210,7 @@ def test_default_limit_applies(orthanc, default_limit):
     """Without any LimitRequestBody, Apache's default of 1 GiB is in force
     and the module enforces it: a 2 GB upload needs "LimitRequestBody 0"
     (or a larger value) on the prefix.  Only the request head is sent."""
-    head = (f"POST /orthanc/instances HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Content-Type: application/dicom\r\n"
-            f"Content-Length: {2_000_000_000}\r\n\r\n").encode()
-    orthanc.suspend()
-    try:
-        raw = raw_request(default_limit.port, head, timeout=10)
-    finally:
-        orthanc.resume()
+    raw = send_head_only(orthanc, default_limit, 2_000_000_000)
     assert status_of(raw) == 413, raw
     headers, body = split_raw(raw)
     message = assert_json_413(body, headers)["message"]
