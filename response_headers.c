@@ -24,14 +24,19 @@ APLOG_USE_MODULE(orthanc_proxy);
 
 static const char *const URL_HEADERS[] = { "Location", "Content-Location", NULL };
 
+/* Maps the URL headers of HEADERS; the public URL is built only for a
+ * response that has one (most have none). */
 static void map_urls(request_rec *r, apr_table_t *headers,
-                     const op_request *req, const char *public_url)
+                     const op_request *req)
 {
     const char *const *name;
 
     for (name = URL_HEADERS; *name; name++) {
         const char *value = apr_table_get(headers, *name);
         if (value) {
+            const char *public_url = apr_pstrcat(
+                r->pool, ap_http_scheme(r), "://", req->public_host,
+                req->mapping->prefix.prefix, NULL);
             apr_table_setn(headers, *name,
                            op_reverse_map_url(r->pool, value,
                                               req->mapping->backend.url,
@@ -44,12 +49,9 @@ static apr_status_t fix_response_headers(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     const op_request *req = f->ctx;
-    const char *public_url = apr_pstrcat(r->pool, ap_http_scheme(r), "://",
-                                         req->public_host,
-                                         req->mapping->prefix.prefix, NULL);
 
-    map_urls(r, r->headers_out, req, public_url);
-    map_urls(r, r->err_headers_out, req, public_url);
+    map_urls(r, r->headers_out, req);
+    map_urls(r, r->err_headers_out, req);
     if (r->status == HTTP_UNAUTHORIZED
         && apr_table_get(r->headers_out, "WWW-Authenticate")) {
         const op_dir_conf *conf = op_dir_conf_get(r);
