@@ -153,8 +153,7 @@ const char *op_parse_backend(apr_pool_t *p, const char *url, op_backend *out)
     if (is_ipv6_literal) {
         host = apr_pstrcat(p, "[", host, "]", NULL);
     }
-    out->origin = apr_pstrcat(p, scheme, "://", host, port, NULL);
-    out->url = apr_pstrcat(p, out->origin, path, NULL);
+    out->url = apr_pstrcat(p, scheme, "://", host, port, path, NULL);
     return NULL;
 }
 
@@ -174,15 +173,4 @@ const char *op_check_worker_param(apr_pool_t *p, const char *word)
         }
     }
     return NULL;
-}
-
-int op_worker_params_set(const char *const *words, const char *key)
-{
-    apr_size_t n = strlen(key);
-    for (; words && *words; words++) {
-        if (strncasecmp(*words, key, n) == 0 && (*words)[n] == '=') {
-            return 1;
-        }
-    }
-    return 0;
 }

@@ -27,8 +27,6 @@ typedef struct {
     /* scheme://host[:port]/path/ in lower case, default port dropped,
      * always ending with '/': the base every forwarded path is appended to */
     const char *url;
-    /* scheme://host[:port] without the path, for matching Location headers */
-    const char *origin;
 } op_backend;
 
 /* PREFIX must be an absolute path in canonical form, made of characters that
@@ -43,8 +41,5 @@ const char *op_parse_backend(apr_pool_t *p, const char *url, op_backend *out);
 /* A worker parameter must be written key=value with a non-empty key made of
  * letters, digits and '_'. */
 const char *op_check_worker_param(apr_pool_t *p, const char *word);
-
-/* Whether one of the key=value words (a NULL-terminated list) sets KEY. */
-int op_worker_params_set(const char *const *words, const char *key);
 
 #endif
