@@ -21,7 +21,12 @@ static int hex_digit_value(unsigned char c)
     return -1;
 }
 
-static op_path_status classify_byte(unsigned char c)
+/* How a byte of the path is read: refused, or taken as it is.  RAW says
+ * whether it came as itself or from an escape: civetweb refuses a request
+ * whose target holds a space or any byte outside 0x21-0x7E as itself
+ * (get_uri_type()), but takes every byte an escape produces; the proxy
+ * refuses the escaped control characters too, as nothing needs them. */
+static op_path_status classify_byte(unsigned char c, int raw)
 {
     if (c == 0) {
         return OP_PATH_NUL;
@@ -29,11 +34,17 @@ static op_path_status classify_byte(unsigned char c)
     if (c < 0x20 || c == 0x7f) {
         return OP_PATH_CONTROL;
     }
+    if (raw && (c == ' ' || c > 0x7e)) {
+        return OP_PATH_RAW_BYTE;
+    }
     return OP_PATH_OK;
 }
 
-/* Percent-decodes RAW into a NUL-terminated buffer, turning '\' into '/'
- * as Orthanc does. */
+/* Percent-decodes RAW once into a NUL-terminated buffer, turning '\' into
+ * '/': civetweb decodes the whole path (mg_url_decode(), '+' stays '+') and
+ * then reads a backslash as a separator (remove_dot_segments()), so "%5c"
+ * separates too.  civetweb keeps a '%' that starts no valid escape and
+ * stops the path at a decoded NUL; both are refused here instead. */
 static op_path_status decode(apr_pool_t *p, const char *raw, apr_size_t len,
                              char **decoded)
 {
@@ -42,9 +53,10 @@ static op_path_status decode(apr_pool_t *p, const char *raw, apr_size_t len,
 
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)raw[i];
+        int escaped = c == '%';
         op_path_status status;
 
-        if (c == '%') {
+        if (escaped) {
             int high, low;
             if (len - i < 3) {
                 return OP_PATH_BAD_ESCAPE;
@@ -57,7 +69,7 @@ static op_path_status decode(apr_pool_t *p, const char *raw, apr_size_t len,
             c = (unsigned char)(high * 16 + low);
             i += 2;
         }
-        status = classify_byte(c);
+        status = classify_byte(c, !escaped);
         if (status != OP_PATH_OK) {
             return status;
         }
@@ -68,12 +80,85 @@ static op_path_status decode(apr_pool_t *p, const char *raw, apr_size_t len,
     return OP_PATH_OK;
 }
 
+/* The pieces of DECODED (which starts with '/') between its slashes, empty
+ * ones included: "/a//b/" gives "a", "", "b", "".  The buffer is cut in
+ * place. */
+static apr_array_header_t *split_pieces(apr_pool_t *p, char *decoded)
+{
+    apr_array_header_t *pieces = apr_array_make(p, 8, sizeof(char *));
+    char *cursor = decoded + 1;
+
+    for (;;) {
+        char *slash = strchr(cursor, '/');
+        APR_ARRAY_PUSH(pieces, char *) = cursor;
+        if (slash == NULL) {
+            return pieces;
+        }
+        *slash = '\0';
+        cursor = slash + 1;
+    }
+}
+
+/* RFC 3986 5.2.4 over the pieces, as civetweb runs it before merging
+ * slashes: "." is dropped, ".." drops the piece before it even when that
+ * one is empty ("/a//../b" is "/a/b", not "/b"), and either of them as the
+ * last piece leaves the path ending with '/'. */
+static apr_array_header_t *remove_dot_pieces(apr_pool_t *p,
+                                             const apr_array_header_t *pieces)
+{
+    apr_array_header_t *kept = apr_array_make(p, pieces->nelts,
+                                              sizeof(char *));
+    int i;
+
+    for (i = 0; i < pieces->nelts; i++) {
+        char *piece = APR_ARRAY_IDX(pieces, i, char *);
+        int last = i == pieces->nelts - 1;
+
+        if (strcmp(piece, ".") == 0 || strcmp(piece, "..") == 0) {
+            if (piece[1] == '.' && kept->nelts > 0) {
+                apr_array_pop(kept);
+            }
+            if (last) {
+                APR_ARRAY_PUSH(kept, char *) = "";
+            }
+        }
+        else {
+            APR_ARRAY_PUSH(kept, char *) = piece;
+        }
+    }
+    return kept;
+}
+
+/* civetweb's last step, for Windows file names: the dots that end a piece
+ * are removed ("log-level." is "log-level", "..." is ""), then empty pieces
+ * vanish as repeated slashes are merged.  The path ends with '/' when its
+ * last piece ended up empty. */
+static void keep_segments(apr_pool_t *p, const apr_array_header_t *pieces,
+                          op_path *out)
+{
+    int i, last_empty = 0;
+
+    out->segments = apr_array_make(p, pieces->nelts, sizeof(const char *));
+    for (i = 0; i < pieces->nelts; i++) {
+        char *piece = APR_ARRAY_IDX(pieces, i, char *);
+        apr_size_t n = strlen(piece);
+
+        while (n > 0 && piece[n - 1] == '.') {
+            piece[--n] = '\0';
+        }
+        last_empty = n == 0;
+        if (n > 0) {
+            APR_ARRAY_PUSH(out->segments, const char *) = piece;
+        }
+    }
+    out->trailing_slash = last_empty && out->segments->nelts > 0;
+}
+
 op_path_status op_path_parse(apr_pool_t *p, const char *raw, apr_size_t len,
                              op_path *out)
 {
-    char *decoded, *cursor;
+    char *decoded;
     op_path_status status;
-    int last_was_directory = 0;
 
     if (len == 0 || raw[0] != '/') {
         return OP_PATH_NOT_ABSOLUTE;
@@ -82,36 +167,7 @@ op_path_status op_path_parse(apr_pool_t *p, const char *raw, apr_size_t len,
     if (status != OP_PATH_OK) {
         return status;
     }
-
-    out->segments = apr_array_make(p, 8, sizeof(const char *));
-    cursor = decoded;
-    while (*cursor) {
-        char *segment = cursor;
-        char *slash = strchr(cursor, '/');
-
-        if (slash) {
-            *slash = '\0';
-            cursor = slash + 1;
-        }
-        else {
-            cursor += strlen(cursor);
-        }
-
-        if (*segment == '\0' || strcmp(segment, ".") == 0) {
-            last_was_directory = 1;
-        }
-        else if (strcmp(segment, "..") == 0) {
-            if (out->segments->nelts > 0) {
-                apr_array_pop(out->segments);
-            }
-            last_was_directory = 1;
-        }
-        else {
-            APR_ARRAY_PUSH(out->segments, const char *) = segment;
-            last_was_directory = (slash != NULL && *cursor == '\0');
-        }
-    }
-    out->trailing_slash = last_was_directory && out->segments->nelts > 0;
+    keep_segments(p, remove_dot_pieces(p, split_pieces(p, decoded)), out);
     return OP_PATH_OK;
 }
 
@@ -128,6 +184,9 @@ const char *op_path_status_reason(op_path_status status)
         return "the path contains a NUL byte";
     case OP_PATH_CONTROL:
         return "the path contains a control character";
+    case OP_PATH_RAW_BYTE:
+        return "the path contains a space or a non-ASCII byte that is not "
+               "percent-encoded";
     }
     return "the path cannot be read";
 }

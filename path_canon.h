@@ -1,12 +1,14 @@
 /*
  * path_canon.h - a request path as Orthanc will route it.
  *
- * Orthanc (through CivetWeb) percent-decodes the whole path once, takes '/'
- * and '\' alike as separators, skips empty and "." segments and lets ".."
- * climb, stopping at the root.  The proxy decides on that reading and
- * forwards it re-encoded, so what was checked is exactly what Orthanc routes.
- * Anything that cannot be read unambiguously (a NUL, a control character, a
- * broken escape) is refused instead.
+ * Orthanc 1.10 routes the path its embedded web server, civetweb 1.15,
+ * hands it: percent-decoded once, '\' read as '/', dot segments removed as
+ * RFC 3986 (5.2.4) says, then trailing dots stripped from every segment and
+ * repeated slashes merged; Orthanc splits what is left on '/'.  The proxy
+ * decides on that reading and forwards it re-encoded, in a form Orthanc
+ * reads back unchanged, so what was checked is exactly what Orthanc routes.
+ * Anything the proxy cannot read with certainty (a NUL, a control
+ * character, a broken escape, a raw byte civetweb refuses) is refused.
  */
 #ifndef ORTHANC_PROXY_PATH_CANON_H
 #define ORTHANC_PROXY_PATH_CANON_H
@@ -19,11 +21,12 @@ typedef enum {
     OP_PATH_NOT_ABSOLUTE,   /* does not start with '/' */
     OP_PATH_BAD_ESCAPE,     /* '%' not followed by two hexadecimal digits */
     OP_PATH_NUL,            /* a NUL byte, raw or escaped */
-    OP_PATH_CONTROL         /* another control character, raw or escaped */
+    OP_PATH_CONTROL,        /* another control character, raw or escaped */
+    OP_PATH_RAW_BYTE        /* a space or a byte above 0x7E not escaped */
 } op_path_status;
 
 typedef struct {
-    /* Decoded segments (const char *); none is empty, "." or "..". */
+    /* Decoded segments (const char *): none is empty, none ends with '.'. */
     apr_array_header_t *segments;
     /* The path names a directory: "/a/", "/a/." and "/a/b/.." do. */
     int trailing_slash;

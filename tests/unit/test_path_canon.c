@@ -74,6 +74,43 @@ START_TEST(dot_dot_stops_at_the_root)
 }
 END_TEST
 
+/* civetweb strips the dots that end a segment and drops segments made
+ * only of dots: these reach the routes without the dots (issue 6). */
+START_TEST(trailing_dots_are_stripped_like_civetweb)
+{
+    assert_canon("/system.", "/system", "/system");
+    assert_canon("/tools./now", "/tools/now", "/tools/now");
+    assert_canon("/tools/.../now", "/tools/now", "/tools/now");
+    assert_canon("/tools/now%2e", "/tools/now", "/tools/now");
+    assert_canon("/tools/log-level%2E%2e.", "/tools/log-level",
+                 "/tools/log-level");
+    assert_canon("/patients./1/", "/patients/1/", "/patients/1/");
+    assert_canon("/a/...", "/a/", "/a/");
+    assert_canon("/...", "/", "/");
+    assert_canon("/a./b..", "/a/b", "/a/b");
+    /* Only the dots at the end go. */
+    assert_canon("/.a/a.b/..c", "/.a/a.b/..c", "/.a/a.b/..c");
+    assert_canon("/file.tar.gz.", "/file.tar.gz", "/file.tar.gz");
+}
+END_TEST
+
+/* Dot segments are removed before trailing dots and slashes: "..." does not
+ * climb, ".." drops an empty segment, and a segment that ends with dots is
+ * dropped by ".." before its dots are stripped. */
+START_TEST(dot_segments_come_before_dot_stripping)
+{
+    assert_canon("/a/.../../c", "/a/c", "/a/c");
+    assert_canon("/a/b../../c", "/a/c", "/a/c");
+    assert_canon("/a//../b", "/a/b", "/a/b");
+    assert_canon("/a/b//../../c", "/a/c", "/a/c");
+    assert_canon("/tools//..%2fnow", "/tools/now", "/tools/now");
+    assert_canon("/a\\\\..\\\\b", "/a/b", "/a/b");
+    assert_canon("/a\\..\\b", "/b", "/b");
+    assert_canon("/a/./..", "/", "/");
+    assert_canon("/a/b/..%2e", "/a/b/", "/a/b/");
+}
+END_TEST
+
 START_TEST(escaped_letters_are_decoded)
 {
     assert_canon("/%74ools/%65xecute-script", "/tools/execute-script",
@@ -105,6 +142,10 @@ START_TEST(unreadable_paths_are_refused)
     assert_refused("/a%0d%0aX: y", OP_PATH_CONTROL);
     assert_refused("/a\tb", OP_PATH_CONTROL);
     assert_refused("/a%7f", OP_PATH_CONTROL);
+    /* civetweb answers 400 to these as raw bytes, takes them escaped. */
+    assert_refused("/a b", OP_PATH_RAW_BYTE);
+    assert_refused("/\xc3\xa9", OP_PATH_RAW_BYTE);
+    assert_refused("/a\x7f", OP_PATH_CONTROL);
 }
 END_TEST
 
@@ -118,7 +159,8 @@ END_TEST
 START_TEST(canonicalising_twice_changes_nothing)
 {
     static const char *const samples[] = {
-        "/a%2f..%2F%2e%2e/b", "/x/%252e/", "//a\\b/./c/../d/", "/%41%42;c"
+        "/a%2f..%2F%2e%2e/b", "/x/%252e/", "//a\\b/./c/../d/", "/%41%42;c",
+        "/a./b%2e./...", "/a//../b.%2e/%2e%2e%2e"
     };
     size_t i;
     for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
@@ -174,6 +216,7 @@ START_TEST(every_status_has_a_reason)
     ck_assert_ptr_nonnull(strstr(op_path_status_reason(OP_PATH_BAD_ESCAPE), "%"));
     ck_assert_ptr_nonnull(strstr(op_path_status_reason(OP_PATH_CONTROL), "control"));
     ck_assert_ptr_nonnull(strstr(op_path_status_reason(OP_PATH_NOT_ABSOLUTE), "/"));
+    ck_assert_ptr_nonnull(strstr(op_path_status_reason(OP_PATH_RAW_BYTE), "percent"));
 }
 END_TEST
 
@@ -186,6 +229,8 @@ Suite *path_canon_suite(void)
     tcase_add_test(tc, separators_collapse_like_orthanc);
     tcase_add_test(tc, dot_segments_are_resolved);
     tcase_add_test(tc, dot_dot_stops_at_the_root);
+    tcase_add_test(tc, trailing_dots_are_stripped_like_civetweb);
+    tcase_add_test(tc, dot_segments_come_before_dot_stripping);
     tcase_add_test(tc, escaped_letters_are_decoded);
     tcase_add_test(tc, special_bytes_are_reencoded);
     tcase_add_test(tc, unreadable_paths_are_refused);
