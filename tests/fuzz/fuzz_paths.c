@@ -24,7 +24,9 @@
  *
  * Invariants (abort() with a message on violation):
  *  P1  op_path_parse agrees with an independent model of Orthanc's reading
- *      (status, segments byte for byte, trailing flag).
+ *      (status, segments byte for byte, trailing flag): civetweb 1.15's
+ *      steps written as string rewrites (see "An independent model" below,
+ *      which names the functions they come from).
  *  P2  Canonicalising twice changes nothing: parsing the ENCODED join again
  *      gives the same segments, trailing flag, decoded and encoded joins
  *      (from index 0, and from index 1 as for a one-segment prefix).
@@ -33,13 +35,16 @@
  *      of a "%XX" escape with two hexadecimal digits (so no NUL, control
  *      character, byte >= 0x80, space, '\', '?', '#', ';' or lone '%');
  *      it has no empty segment ("//") except the final one of a directory,
- *      and no segment that is or decodes to "." or "..".  The DECODED join
+ *      and no segment that ends with a dot, raw or encoded (civetweb would
+ *      strip it: the forwarded path must be one Orthanc reads back
+ *      unchanged, or the check was made on another path).  The DECODED join
  *      has no control character (no NUL: its length is the sum of the
  *      segments'), no '\', and splits on '/' back into the segments.
  *  P4  Every encoding of a path is classified like its canonical form:
  *      variants (bytes percent-encoded with random-case hex, '/' as '\',
- *      %2F, %2f, %5C, %5c, inserted "/./", "//", "x/../", "../" at the
- *      root, '.' as %2e/%2E) parse to the same segments and trailing flag
+ *      %2F, %2f, %5C, %5c, inserted "/./", "//", "x/../", "x../../",
+ *      dots-only segments "...", "../" at the root, dots at the end of a
+ *      segment, '.' as %2e/%2E) parse to the same segments and trailing flag
  *      and get the same op_route_find(method, path, 0) for GET, HEAD, POST,
  *      PUT, DELETE, OPTIONS, PROPFIND.  One variant per input (and the
  *      canonical form) is also compared on op_route_find from index 1,
@@ -308,9 +313,22 @@ static int hex_value(unsigned char c)
 }
 
 /* ------------------------------------------------------------------------
- * An independent model of Orthanc's reading of a path (FACTS.md): decode
- * once, '/' and '\' separate, "" and "." are skipped, ".." climbs and stops
- * at the root; NUL, control characters and broken escapes are refused.
+ * An independent model of Orthanc's reading of a path.  It follows the
+ * steps civetweb 1.15 (as Debian builds it for Orthanc 1.10.1) takes in
+ * handle_request() as string rewrites, the way civetweb writes them, where
+ * path_canon.c works on a list of segments:
+ *   1. mg_url_decode(): "%XX" is one byte, anything else stays;
+ *   2. remove_dot_segments(), first loop: every '\' becomes '/', then
+ *      RFC 3986 5.2.4 runs over the string: "/./" and a final "/." become
+ *      "/", "/../" and a final "/.." become "/" and remove the output's last
+ *      "/segment", empty segments included;
+ *   3. remove_dot_segments(), second loop: a run of dots followed by '/' or
+ *      by the end is dropped (with the '/' before it when that would leave
+ *      "//"), and runs of '/' become one;
+ *   4. Toolbox::SplitUriComponents() in Orthanc: the segments between '/'.
+ * Where civetweb reads on but the proxy refuses (NUL, which ends the path
+ * for civetweb; other control characters; broken escapes; a raw space or
+ * byte above 0x7E, which civetweb answers with 400) the model refuses too.
  */
 
 typedef struct {
@@ -320,82 +338,168 @@ typedef struct {
 
 typedef struct {
     op_path_status status;
-    char *decoded;          /* separators kept as they were ('/' or '\') */
-    size_t decoded_len;
-    span *segments;
+    char *canonical;        /* the path after step 3 */
+    span *segments;         /* step 4, pointing into CANONICAL */
     size_t count;
     int trailing;
 } model_path;
 
-static int is_separator(unsigned char c)
+/* Step 1 with the proxy's refusals; DECODED gets LEN bytes at most. */
+static op_path_status model_decode(const char *raw, size_t len, char *decoded,
+                                   size_t *n)
 {
-    return c == '/' || c == '\\';
-}
+    size_t i;
 
-static void model_parse(apr_pool_t *p, const char *raw, size_t len,
-                        model_path *out)
-{
-    size_t i, n = 0, start;
-    int last_is_directory = 0;
-
-    memset(out, 0, sizeof(*out));
-    if (len == 0 || raw[0] != '/') {
-        out->status = OP_PATH_NOT_ABSOLUTE;
-        return;
-    }
-    out->decoded = apr_palloc(p, len);
+    *n = 0;
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)raw[i];
-        if (c == '%') {
+        int escaped = c == '%';
+        if (escaped) {
             if (len - i < 3 || hex_value((unsigned char)raw[i + 1]) < 0
                 || hex_value((unsigned char)raw[i + 2]) < 0) {
-                out->status = OP_PATH_BAD_ESCAPE;
-                return;
+                return OP_PATH_BAD_ESCAPE;
             }
             c = (unsigned char)(hex_value((unsigned char)raw[i + 1]) * 16
                                 + hex_value((unsigned char)raw[i + 2]));
             i += 2;
         }
         if (c == 0) {
-            out->status = OP_PATH_NUL;
-            return;
+            return OP_PATH_NUL;
         }
         if (c < 0x20 || c == 0x7f) {
-            out->status = OP_PATH_CONTROL;
-            return;
+            return OP_PATH_CONTROL;
         }
-        out->decoded[n++] = (char)c;
+        if (!escaped && (c == ' ' || c > 0x7e)) {
+            return OP_PATH_RAW_BYTE;
+        }
+        decoded[(*n)++] = (char)c;
     }
-    out->decoded_len = n;
-    out->status = OP_PATH_OK;
-    out->segments = apr_palloc(p, (n + 1) * sizeof(span));
+    decoded[*n] = '\0';
+    return OP_PATH_OK;
+}
 
-    /* The pieces between separators; decoded[0] is a separator, so the
-     * first piece (before it) is empty and changes nothing. */
-    start = 1;
-    for (i = 1; i <= n; i++) {
-        if (i == n || is_separator((unsigned char)out->decoded[i])) {
-            const char *piece = out->decoded + start;
-            size_t plen = i - start;
-            if (plen == 0 || (plen == 1 && piece[0] == '.')) {
-                last_is_directory = 1;
+static int starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Removes the last "/segment" of the N bytes at OUT. */
+static void drop_last_segment(const char *out, size_t *n)
+{
+    while (*n > 0) {
+        --*n;
+        if (out[*n] == '/') {
+            break;
+        }
+    }
+}
+
+/* Step 2 over the NUL-terminated IN, into OUT (as large as IN). */
+static size_t model_remove_dot_segments(char *in, char *out)
+{
+    char *c;
+    size_t n = 0;
+
+    for (c = in; *c; c++) {
+        if (*c == '\\') {
+            *c = '/';
+        }
+    }
+    while (*in) {
+        if (starts(in, "/./")) {
+            in += 2;
+        }
+        else if (strcmp(in, "/.") == 0) {
+            in[1] = '\0';
+        }
+        else if (starts(in, "/../")) {
+            in += 3;
+            drop_last_segment(out, &n);
+        }
+        else if (strcmp(in, "/..") == 0) {
+            in[1] = '\0';
+            drop_last_segment(out, &n);
+        }
+        else {
+            do {
+                out[n++] = *in++;
+            } while (*in && *in != '/');
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* Step 3, in place over the N bytes at PATH; returns the new length. */
+static size_t model_strip_dots(char *path, size_t n)
+{
+    size_t in = 0, out = 0;
+
+    while (in < n) {
+        if (path[in] == '.') {
+            size_t end = in;
+            while (end < n && path[end] == '.') {
+                end++;
             }
-            else if (plen == 2 && piece[0] == '.' && piece[1] == '.') {
-                if (out->count > 0) {
-                    out->count--;
+            if (end == n || path[end] == '/') {
+                if (end < n && out > 0 && path[out - 1] == '/') {
+                    out--;
                 }
-                last_is_directory = 1;
+                in = end;
             }
             else {
-                out->segments[out->count].p = piece;
-                out->segments[out->count].n = plen;
+                while (in < end) {
+                    path[out++] = path[in++];
+                }
+            }
+        }
+        else if (path[in] == '/') {
+            path[out++] = '/';
+            while (in < n && path[in] == '/') {
+                in++;
+            }
+        }
+        else {
+            path[out++] = path[in++];
+        }
+    }
+    path[out] = '\0';
+    return out;
+}
+
+static void model_parse(apr_pool_t *p, const char *raw, size_t len,
+                        model_path *out)
+{
+    char *decoded;
+    size_t n, i, start;
+
+    memset(out, 0, sizeof(*out));
+    if (len == 0 || raw[0] != '/') {
+        out->status = OP_PATH_NOT_ABSOLUTE;
+        return;
+    }
+    decoded = apr_palloc(p, len + 1);
+    out->status = model_decode(raw, len, decoded, &n);
+    if (out->status != OP_PATH_OK) {
+        return;
+    }
+    out->canonical = apr_palloc(p, n + 1);
+    n = model_remove_dot_segments(decoded, out->canonical);
+    n = model_strip_dots(out->canonical, n);
+
+    out->segments = apr_palloc(p, (n + 1) * sizeof(span));
+    start = 0;
+    for (i = 0; i <= n; i++) {
+        if (i == n || out->canonical[i] == '/') {
+            if (i > start) {
+                out->segments[out->count].p = out->canonical + start;
+                out->segments[out->count].n = i - start;
                 out->count++;
-                last_is_directory = 0;
             }
             start = i + 1;
         }
     }
-    out->trailing = last_is_directory && out->count > 0;
+    out->trailing = n > 0 && out->canonical[n - 1] == '/' && out->count > 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -579,10 +683,9 @@ static void check_decoded(apr_pool_t *p, const op_path *path, int from,
     for (i = 0; i < count; i++) {
         const char *seg = segment(path, from + i);
         size_t n = strlen(seg);
-        CHECK(n > 0 && strchr(seg, '/') == NULL && strcmp(seg, ".") != 0
-              && strcmp(seg, "..") != 0,
-              "segment \"%s\" is empty, a dot segment or has a '/'",
-              escs(p, seg));
+        CHECK(n > 0 && strchr(seg, '/') == NULL && seg[n - 1] != '.',
+              "segment \"%s\" is empty, ends with a dot (which Orthanc "
+              "would strip) or has a '/'", escs(p, seg));
         CHECK(dec[at] == '/' && strncmp(dec + at + 1, seg, n) == 0,
               "decoded join \"%s\" does not hold segment %d \"%s\"",
               escs(p, dec), from + i, escs(p, seg));
@@ -802,7 +905,8 @@ static void emit_escape(buffer *b, uint64_t *state, unsigned char c)
 static void emit_byte(buffer *b, uint64_t *state, const variant_mode *mode,
                       unsigned char c)
 {
-    if (c == '%' || rnd(state, 256) < mode->encode) {
+    /* '%', a space and bytes above 0x7E only ever go escaped. */
+    if (c == '%' || c == ' ' || c > 0x7e || rnd(state, 256) < mode->encode) {
         emit_escape(b, state, c);
     }
     else {
@@ -835,7 +939,8 @@ static void emit_text(buffer *b, uint64_t *state, const variant_mode *mode,
 
 /* Pieces that change nothing right after a separator. */
 static const char *const NEUTRAL[] = {
-    "./", "/", "x/../", ".../../", "%/../", "a.b/./../", "x/y/../../", "././/"
+    "./", "/", "x/../", ".../../", "%/../", "a.b/./../", "x/y/../../", "././/",
+    ".../", "..../", "x./../", "x../../"
 };
 /* Pieces that change nothing right after the leading '/' (the root). */
 static const char *const NEUTRAL_AT_ROOT[] = { "../", "../../", "./../", "..//" };
@@ -854,30 +959,42 @@ static void emit_insertion(buffer *b, uint64_t *state,
     emit_text(b, state, mode, text);
 }
 
+/* Dots civetweb strips from the end of a segment (P4). */
+static const char *const TRAILING_DOTS[] = { ".", "..", "...", "%2e", "%2E." };
+
 /* A new spelling of the accepted path MODEL, as malloc()ed bytes of
- * exactly *LEN bytes. */
+ * exactly *LEN bytes.  It is built from the canonical segments, which hold
+ * no dot segment, so that an inserted empty segment is never the one a
+ * following ".." would remove. */
 static char *make_variant(const model_path *model, uint64_t *state,
                           const variant_mode *mode, size_t *len)
 {
     buffer b = { NULL, 0, 0 };
     char *exact;
-    size_t i;
+    size_t i, j;
 
     put(&b, "/", 1);             /* the leading '/' stays a raw '/' */
     if (rnd(state, 256) < mode->insert) {
         emit_insertion(&b, state, mode, 1);
     }
-    for (i = 1; i < model->decoded_len; i++) {
-        unsigned char c = (unsigned char)model->decoded[i];
-        if (is_separator(c)) {
+    for (i = 0; i < model->count; i++) {
+        if (i > 0) {
             emit_separator(&b, state, mode);
             if (rnd(state, 256) < mode->insert) {
                 emit_insertion(&b, state, mode, 0);
             }
         }
-        else {
-            emit_byte(&b, state, mode, c);
+        for (j = 0; j < model->segments[i].n; j++) {
+            emit_byte(&b, state, mode, (unsigned char)model->segments[i].p[j]);
         }
+        if (rnd(state, 256) < mode->insert) {
+            const char *dots = TRAILING_DOTS[rnd(state, sizeof(TRAILING_DOTS)
+                                                 / sizeof(TRAILING_DOTS[0]))];
+            put(&b, dots, strlen(dots));
+        }
+    }
+    if (model->trailing) {
+        emit_separator(&b, state, mode);
     }
     exact = malloc(b.len);
     if (exact == NULL) {
@@ -914,6 +1031,19 @@ static void check_variant(apr_pool_t *p, const context *ctx,
     }
 }
 
+/* Whether TEXT can be sent as it is: no '%', and none of the bytes that
+ * only go escaped (a space, bytes above 0x7E). */
+static int is_plain_text(const char *text)
+{
+    for (; *text; text++) {
+        unsigned char c = (unsigned char)*text;
+        if (c == '%' || c == ' ' || c > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static uint64_t hash_input(const uint8_t *data, size_t size)
 {
     uint64_t h = 0xcbf29ce484222325ULL;   /* FNV-1a */
@@ -939,7 +1069,7 @@ static void check_variants(apr_pool_t *p, const context *ctx,
     classify(p, ctx, canonical, 1, &want);
     check_variant(p, ctx, "the encoded join", enc, strlen(enc), canonical, 0,
                   &want);
-    if (strchr(dec, '%') == NULL) {
+    if (is_plain_text(dec)) {
         check_variant(p, ctx, "the decoded join", dec, strlen(dec), canonical,
                       0, &want);
     }
