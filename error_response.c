@@ -56,8 +56,14 @@ static const char *explain(request_rec *r, const op_request *req)
     }
     if (r->status == HTTP_BAD_REQUEST && (path = raw_path(r)) != NULL) {
         op_path parsed;
-        op_path_status status = op_path_parse(r->pool, path, strlen(path),
-                                              &parsed);
+        op_path_status status;
+
+        if (strchr(r->unparsed_uri, '#')) {
+            /* civetweb would read it as part of the path, Apache as a
+             * fragment: Apache refuses it. */
+            return "the request target contains '#'; percent-encode it as %23";
+        }
+        status = op_path_parse(r->pool, path, strlen(path), &parsed);
         if (status != OP_PATH_OK) {
             return op_path_status_reason(status);
         }

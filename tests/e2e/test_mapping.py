@@ -387,6 +387,34 @@ def test_bad_escape_is_refused_with_json_by_apache(apache):
     assert "invalid URI path (/orthanc/sys%zztem)" in apache.error_log()
 
 
+@pytest.mark.parametrize("target, message", [
+    (b"/orthanc/system\xe9", "non-ASCII byte"),
+    (b"/orthanc/sys tem/x", None),
+])
+def test_raw_bytes_civetweb_refuses_are_refused_with_json(apache, orthanc,
+                                                          target, message):
+    """civetweb answers 400 to a target holding a raw space or a byte above
+    0x7E; the proxy refuses them too (a space already splits Apache's
+    request line) rather than forward what Orthanc would not read."""
+    answers = []
+    seen = seen_through(apache, orthanc, lambda: answers.append(
+        raw(apache.port, b"GET", target)))
+    assert answers[0][0] == 400
+    if message:
+        assert_json_error(*answers[0], 400, message)
+    assert seen == []
+
+
+def test_fragment_is_refused_with_json_by_apache(apache, orthanc):
+    """civetweb keeps '#' in the path, Apache reads a fragment and refuses
+    the request; the client is told to write %23."""
+    answers = []
+    seen = seen_through(apache, orthanc, lambda: answers.append(
+        raw(apache.port, b"GET", b"/orthanc/system#/../tools/now")))
+    assert_json_error(*answers[0], 400, "%23")
+    assert seen == []
+
+
 @pytest.mark.parametrize("target", [
     b"/orthanc\\system",           # Apache: outside; Orthanc: /orthanc/system
     b"/orthanc%5csystem",
