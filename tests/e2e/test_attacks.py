@@ -49,6 +49,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import time
 import uuid
 from dataclasses import dataclass
@@ -283,6 +284,12 @@ STORE = Stores()
 READ, UPLOAD = "read", "upload"
 READ_NODECODE, UPLOAD_NODECODE = "read/NoDecode", "upload/NoDecode"
 READ_ON, UPLOAD_ON = "read/On", "upload/On"
+# The shapes where a path the module reads differently from Orthanc would
+# walk past an explicit refusal, not past an unknown route: an admin
+# mapping with Deny rules, a wildcard Allow next to narrower Denies, and
+# nested <Location> sections with Require (every request of the table goes
+# as alice, a valid user who is not root).
+ADMIN_DENY, WILD, NESTED = "admin+deny", "read+allow+deny", "nested-require"
 
 SITE = """
 KeepAliveTimeout 1
@@ -296,6 +303,39 @@ AllowEncodedSlashes {encoded_slashes}
     OrthancProxyAccess upload
 </Location>
 """
+
+
+RULES_SITE = """
+KeepAliveTimeout 1
+<Location /admin/>
+    OrthancProxy {url}/
+    OrthancProxyAccess admin
+    OrthancProxyDeny * /tools/log-level
+    OrthancProxyDeny POST /tools/execute-script
+    OrthancProxyDeny DELETE /patients/**
+</Location>
+<Location /wild/>
+    OrthancProxy {url}/
+    OrthancProxyAccess read
+    OrthancProxyAllow * /tools/**
+    OrthancProxyDeny POST /tools/execute-script
+    OrthancProxyDeny PUT /tools/log-level
+</Location>
+<Location /nested/>
+    OrthancProxy {url}/
+    OrthancProxyAccess admin
+    AuthType Basic
+    AuthName "PACS"
+    AuthUserFile "{htpasswd}"
+    Require valid-user
+</Location>
+<Location /nested/tools/>
+    Require user root
+</Location>
+"""
+RULES_MODULES = ("auth_basic", "authn_core", "authn_file", "authz_user")
+# alice:alice, sent with every request to the nested mapping.
+ALICE = "Authorization: Basic YWxpY2U6YWxpY2U="
 
 
 # ---------------------------------------------------------------------------
@@ -320,6 +360,39 @@ class Attack:
 
 
 ATTACKS = [
+    # ------------------------------- trailing dots (civetweb strips them)
+    Attack("trailing dot past a Deny", ADMIN_DENY, LOG_LEVEL,
+           http("PUT", "{P}/tools/log-level."), 403),
+    Attack("trailing dots past a Deny", ADMIN_DENY, SCRIPT,
+           http("POST", "{P}/tools/execute-script..."), 403),
+    Attack("encoded trailing dot past a Deny", ADMIN_DENY, LOG_LEVEL,
+           http("PUT", "{P}/tools/log-level%2e"), 403),
+    Attack("mixed trailing dots past a Deny", ADMIN_DENY, SCRIPT,
+           http("POST", "{P}/tools/execute-script%2E."), 403),
+    Attack("trailing dot on a parent past a Deny **", ADMIN_DENY, PATIENT,
+           http("DELETE", "{P}/patients./{patient}"), 403),
+    Attack("dots-only segment past a Deny", ADMIN_DENY, LOG_LEVEL,
+           http("PUT", "{P}/tools/.../log-level"), 403),
+    Attack("dotted override past a Deny", ADMIN_DENY, PATIENT,
+           http("GET", "{P}/patients%2e/{patient}.?_method=delete"), 403),
+    Attack("trailing dot past a Deny beside a wildcard Allow", WILD, SCRIPT,
+           http("POST", "{P}/tools/execute-script."), 403),
+    Attack("trailing dots past a Deny beside a wildcard Allow", WILD,
+           LOG_LEVEL, http("PUT", "{P}/tools./log-level.."), 403),
+    Attack("dots-only segment beside a wildcard Allow", WILD, SCRIPT,
+           http("POST", "{P}/tools/..../execute-script"), 403),
+    Attack("trailing dot outside the wildcard Allow", WILD, PATIENT,
+           http("DELETE", "{P}/patients/{patient}."), 403),
+    Attack("trailing dot past a nested Require", NESTED, SCRIPT,
+           http("POST", "{P}/tools./execute-script", ALICE), 401),
+    Attack("encoded trailing dot past a nested Require", NESTED, LOG_LEVEL,
+           http("PUT", "{P}/tools%2e/log-level", ALICE), 401),
+    Attack("dots-only segment past a nested Require", NESTED, SCRIPT,
+           http("POST", "{P}/.../tools../execute-script", ALICE), 401),
+    Attack("climbing back with a trailing dot past a nested Require", NESTED,
+           LOG_LEVEL, http("PUT", "{P}/patients/../tools./log-level", ALICE),
+           401),
+
     # ------------------------------------------------------ path variants
     Attack("execute-script", READ, SCRIPT,
            http("POST", "{P}/tools/execute-script"), 403),
@@ -654,6 +727,19 @@ def env(orthanc, make_module_apache, module_dir):
                                                 encoded_slashes=mode))
         sites[READ + suffix] = Site(apache, "/orthanc")
         sites[UPLOAD + suffix] = Site(apache, "/upload")
+    htpasswd = os.path.join(module_dir, "users.htpasswd")
+    for user in ("root", "alice"):
+        subprocess.run(["htpasswd", "-b", "-B"]
+                       + (["-c"] if user == "root" else [])
+                       + [htpasswd, user, user], check=True,
+                       capture_output=True)
+    os.chmod(htpasswd, 0o644)
+    rules = make_module_apache(RULES_SITE.format(url=orthanc.url,
+                                                 htpasswd=htpasswd),
+                               extra_modules=RULES_MODULES)
+    sites[ADMIN_DENY] = Site(rules, "/admin")
+    sites[WILD] = Site(rules, "/wild")
+    sites[NESTED] = Site(rules, "/nested")
     tmp = os.path.join(module_dir, "effects")
     os.makedirs(tmp, exist_ok=True)
     with open(MR_SMALL, "rb") as f:
