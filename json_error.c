@@ -6,31 +6,75 @@
 #include <string.h>
 #include <apr_strings.h>
 
+/* The length of the well-formed UTF-8 sequence at S (RFC 3629: no
+ * overlong form, no surrogate, nothing above U+10FFFF), or 0. */
+static apr_size_t utf8_sequence_length(const unsigned char *s)
+{
+    unsigned char low = 0x80, high = 0xbf;
+    apr_size_t n, i;
+
+    if (*s >= 0xc2 && *s <= 0xdf) {
+        n = 2;
+    }
+    else if (*s >= 0xe0 && *s <= 0xef) {
+        n = 3;
+        low = *s == 0xe0 ? 0xa0 : 0x80;
+        high = *s == 0xed ? 0x9f : 0xbf;
+    }
+    else if (*s >= 0xf0 && *s <= 0xf4) {
+        n = 4;
+        low = *s == 0xf0 ? 0x90 : 0x80;
+        high = *s == 0xf4 ? 0x8f : 0xbf;
+    }
+    else {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        unsigned char c = s[i];
+        if (c < (i == 1 ? low : 0x80) || c > (i == 1 ? high : 0xbf)) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+/* TEXT as a JSON string.  Messages quote what the client sent (a path, a
+ * header), which can be any bytes: control characters are escaped, and a
+ * byte that does not start well-formed UTF-8 becomes U+FFFD, so that the
+ * body stays valid JSON for every parser. */
 static char *json_string(apr_pool_t *p, const char *text)
 {
     static const char hex[] = "0123456789abcdef";
-    apr_size_t size = 3;
-    const unsigned char *c;
-    char *result, *out;
+    const unsigned char *c = (const unsigned char *)text;
+    char *result = apr_palloc(p, 6 * strlen(text) + 3);
+    char *out = result;
 
-    for (c = (const unsigned char *)text; *c; c++) {
-        size += (*c < 0x20 || *c == '"' || *c == '\\') ? 6 : 1;
-    }
-    result = out = apr_palloc(p, size);
     *out++ = '"';
-    for (c = (const unsigned char *)text; *c; c++) {
+    while (*c) {
+        apr_size_t n;
         if (*c == '"' || *c == '\\') {
             *out++ = '\\';
-            *out++ = (char)*c;
+            *out++ = (char)*c++;
         }
-        else if (*c < 0x20) {
+        else if (*c < 0x20 || *c == 0x7f) {
             memcpy(out, "\\u00", 4);
             out[4] = hex[*c >> 4];
             out[5] = hex[*c & 0x0f];
             out += 6;
+            c++;
+        }
+        else if (*c < 0x80) {
+            *out++ = (char)*c++;
+        }
+        else if ((n = utf8_sequence_length(c)) > 0) {
+            memcpy(out, c, n);
+            out += n;
+            c += n;
         }
         else {
-            *out++ = (char)*c;
+            memcpy(out, "\\ufffd", 6);
+            out += 6;
+            c++;
         }
     }
     *out++ = '"';

@@ -405,6 +405,16 @@ def test_raw_bytes_civetweb_refuses_are_refused_with_json(apache, orthanc,
     assert seen == []
 
 
+def test_error_body_stays_utf8_json_for_any_client_bytes(apache, orthanc):
+    """The reason quotes the path as Orthanc reads it, which can hold any
+    byte: the body must still be UTF-8 JSON (U+FFFD for the bad bytes)."""
+    status, headers, body = raw(apache.port, b"GET",
+                                b"/orthanc/tools/%FF%C3%28/%C3%A9")
+    assert status == 403
+    document = json.loads(body.decode("utf-8"))
+    assert "/tools/\ufffd\ufffd(/\u00e9" in document["message"]
+
+
 def test_fragment_is_refused_with_json_by_apache(apache, orthanc):
     """civetweb keeps '#' in the path, Apache reads a fragment and refuses
     the request; the client is told to write %23."""

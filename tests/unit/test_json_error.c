@@ -21,6 +21,27 @@ START_TEST(strings_are_escaped)
 }
 END_TEST
 
+/* What a client sends can be any bytes: the body must stay UTF-8. */
+START_TEST(client_bytes_keep_the_body_valid_utf8)
+{
+    /* Well-formed UTF-8 passes as it is. */
+    ck_assert_str_eq(op_json_error(test_pool, 403, "/\xc3\xa9\xe2\x82\xac"
+                                   "\xf0\x9f\x98\x80", NULL),
+                     "{\"status\": 403, \"message\": \"/\xc3\xa9\xe2\x82\xac"
+                     "\xf0\x9f\x98\x80\"}\n");
+    /* A lone byte, a cut sequence, an overlong '/', a surrogate, a code
+     * point above U+10FFFF and DEL. */
+    ck_assert_str_eq(op_json_error(test_pool, 400, "\xff|\xc3|\xc0\xaf|"
+                                   "\xed\xa0\x80|\xf4\x90\x80\x80|\x7f", NULL),
+                     "{\"status\": 400, \"message\": \"\\ufffd|\\ufffd|"
+                     "\\ufffd\\ufffd|\\ufffd\\ufffd\\ufffd|"
+                     "\\ufffd\\ufffd\\ufffd\\ufffd|\\u007f\"}\n");
+    /* A sequence cut by the end of the string. */
+    ck_assert_str_eq(op_json_error(test_pool, 400, "a\xe2\x82", NULL),
+                     "{\"status\": 400, \"message\": \"a\\ufffd\\ufffd\"}\n");
+}
+END_TEST
+
 START_TEST(every_status_has_a_message)
 {
     ck_assert_str_eq(op_default_error_message(503), "Orthanc is unreachable");
@@ -37,6 +58,7 @@ Suite *json_error_suite(void)
 
     tcase_add_test(tc, bodies_are_valid_json);
     tcase_add_test(tc, strings_are_escaped);
+    tcase_add_test(tc, client_bytes_keep_the_body_valid_utf8);
     tcase_add_test(tc, every_status_has_a_message);
     suite_add_tcase(s, tc);
     return s;
