@@ -121,12 +121,18 @@ static const op_route ROUTES[] = {
     { "GET", "/tools/metrics-prometheus", READ, "monitoring metrics" },
 
     /* ------------------------------------- changes, jobs, query results */
+    /* One rule for what describes the DICOM network or everybody's work:
+     * the lists of all jobs (store jobs name modalities and peers), of all
+     * exports and of all queries are admin, like GET /modalities.  A job or
+     * a query named by its ID stays read: the ID is a random UUID that only
+     * its creator was given, and asynchronous archives are downloaded as
+     * /jobs/{id}/archive. */
     { "GET", "/changes", READ, "changes and exports logs" },
-    { "GET", "/exports", READ, "changes and exports logs" },
-    { "GET", "/jobs", READ, "jobs" },
-    { "GET", "/jobs/*", READ, "jobs" },
-    { "GET", "/jobs/*/*", READ, "jobs" },
-    { "GET", "/queries", READ, "DICOM query results" },
+    { "GET", "/exports", ADMIN, "everybody's jobs, exports and queries" },
+    { "GET", "/jobs", ADMIN, "everybody's jobs, exports and queries" },
+    { "GET", "/jobs/*", READ, "a job by its ID" },
+    { "GET", "/jobs/*/*", READ, "a job by its ID" },
+    { "GET", "/queries", ADMIN, "everybody's jobs, exports and queries" },
     { "GET", "/queries/*", READ, "DICOM query results" },
     { "GET", "/queries/*/answers", READ, "DICOM query results" },
     { "GET", "/queries/*/answers/*", READ, "DICOM query results" },

@@ -191,6 +191,7 @@ def expected_level(method, template):
     if is_(r"/queries(/.*)?", "POST", "DELETE") \
             or is_(r"/jobs/[^/]+(/.*)?", "POST", "DELETE", "PUT") \
             or is_(r"/(changes|exports)", "DELETE") \
+            or is_(r"/(jobs|exports|queries)", "GET") \
             or is_(r"/storage-commitment/[^/]+/remove", "POST") \
             or is_(r"/tools/.*", "PUT", "DELETE") \
             or is_(r"/tools/(execute-script|shutdown|reset|reconstruct|"
@@ -350,12 +351,14 @@ def test_levels_are_monotonic(route_tool, installed_routes):
     by_level = collections.defaultdict(set)
     for route, (level, _) in classified.items():
         by_level[level].add(route)
-    # GET is read, except where even reading shows the network's configuration.
+    # GET is read, except where even reading shows the network's
+    # configuration or everybody's jobs, exports and queries.
     for m, p in by_level["upload"] | by_level["modify"]:
         assert m != "GET", f"{m} {p} needs more than read"
     for m, p in by_level["admin"]:
         if m == "GET":
-            assert re.match(r"/(modalities|peers)(/|$)|/dicom-web/servers(/|$)", p), \
+            assert re.match(r"/(modalities|peers)(/|$)|/dicom-web/servers(/|$)"
+                            r"|/(jobs|exports|queries)$", p), \
                 f"GET {p} needs admin"
     # Every upload route stores; nothing else does.
     assert {p for _, p in by_level["upload"]} <= {

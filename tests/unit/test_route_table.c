@@ -88,9 +88,8 @@ START_TEST(reading_routes_need_read)
         { "POST", "/instances/0a1b/attachments/dicom/verify-md5",
           OP_LEVEL_READ, "attachments" },
         { "GET", "/changes", OP_LEVEL_READ, "changes and exports logs" },
-        { "GET", "/jobs", OP_LEVEL_READ, "jobs" },
-        { "GET", "/jobs/6f2a", OP_LEVEL_READ, "jobs" },
-        { "GET", "/jobs/6f2a/archive", OP_LEVEL_READ, "jobs" },
+        { "GET", "/jobs/6f2a", OP_LEVEL_READ, "a job by its ID" },
+        { "GET", "/jobs/6f2a/archive", OP_LEVEL_READ, "a job by its ID" },
         { "GET", "/queries/6f2a/answers/0/content", OP_LEVEL_READ, "DICOM query results" },
         { "GET", "/storage-commitment/6f2a", OP_LEVEL_READ, NULL },
         { "GET", "/dicom-web/studies", OP_LEVEL_READ, "DICOMweb QIDO/WADO" },
@@ -224,6 +223,11 @@ static const char *const DANGEROUS[] = {
     "DELETE", "/jobs/6f2a/archive",
     "DELETE", "/changes",
     "DELETE", "/exports",
+    /* Everybody's jobs, exports and queries: they name modalities and
+     * peers, like GET /modalities. */
+    "GET", "/jobs",
+    "GET", "/exports",
+    "GET", "/queries",
     NULL
 };
 
