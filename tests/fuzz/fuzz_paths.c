@@ -8,7 +8,7 @@
  *     -Icore $(apr-1-config --includes --cppflags) tests/fuzz/fuzz_paths.c \
  *     core/path_canon.c core/pattern.c core/route_table.c \
  *     core/access_rules.c core/method_override.c core/header_names.c \
- *     $(apr-1-config --link-ld) -o fuzz_paths
+ *     core/hex.c $(apr-1-config --link-ld) -o fuzz_paths
  *
  * Input layout:
  *   byte 0      bits 0-2: the method, INPUT_METHODS[bits];

@@ -54,7 +54,7 @@ echo "run_fuzz.sh: building $binary"
     "$srcdir/tests/fuzz/fuzz_paths.c" "$srcdir/core/path_canon.c" \
     "$srcdir/core/pattern.c" "$srcdir/core/route_table.c" \
     "$srcdir/core/access_rules.c" "$srcdir/core/method_override.c" \
-    "$srcdir/core/header_names.c" $apr_libs \
+    "$srcdir/core/header_names.c" "$srcdir/core/hex.c" $apr_libs \
     -o "$binary"
 
 corpus=$build/corpus
