@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from harness import Apache, Orthanc
+from harness import Apache, Orthanc, SAMPLE_DIR
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +40,54 @@ def module_dir(base_dir, request):
     return path
 
 
+class OrthancFactory:
+    """Starts Orthancs in one directory; stops them, and removes what they
+    stored, when the fixture ends.  Takes harness.Orthanc's arguments (name,
+    settings, dicomweb, record, lua) and SAMPLES, names of the sample DICOM
+    files (SAMPLE_DIR) stored once the Orthanc is up."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.started = []
+
+    def __call__(self, samples=(), **kwargs):
+        if self.started:
+            kwargs.setdefault("name", f"orthanc{len(self.started) + 1}")
+        orthanc = Orthanc(self.workdir, **kwargs)
+        self.started.append(orthanc)
+        orthanc.start()
+        for name in samples:
+            with open(os.path.join(SAMPLE_DIR, name), "rb") as f:
+                orthanc.upload(f.read())
+        return orthanc
+
+    def stop_all(self):
+        for orthanc in self.started:
+            orthanc.stop()
+            # Storage can be gigabytes (test_streaming.py); logs stay.
+            shutil.rmtree(orthanc.storage_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def make_orthanc(workdir):
+    factory = OrthancFactory(workdir)
+    yield factory
+    factory.stop_all()
+
+
 @pytest.fixture(scope="module")
-def orthanc(module_dir):
-    """An Orthanc shared by the tests of one module."""
-    server = Orthanc(module_dir).start()
-    yield server
-    server.stop()
+def make_module_orthanc(module_dir):
+    factory = OrthancFactory(module_dir)
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def orthanc(make_module_orthanc, request):
+    """The Orthanc the tests of one module share.  A module chooses how it
+    is made with ORTHANC_OPTIONS, a dict of OrthancFactory's arguments, e.g.
+    ORTHANC_OPTIONS = {"record": True, "samples": ["CT_small.dcm"]}."""
+    return make_module_orthanc(**getattr(request.module, "ORTHANC_OPTIONS", {}))
 
 
 class ApacheFactory:

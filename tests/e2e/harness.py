@@ -110,11 +110,12 @@ class Orthanc:
         self.dicom_port = free_port()
         self.config_path = os.path.join(self.workdir, "orthanc.json")
         self.log_path = os.path.join(self.workdir, "orthanc.log")
+        self.storage_dir = os.path.join(self.workdir, "storage")
         self.proc = None
         config = {
             "Name": name,
-            "StorageDirectory": os.path.join(self.workdir, "storage"),
-            "IndexDirectory": os.path.join(self.workdir, "storage"),
+            "StorageDirectory": self.storage_dir,
+            "IndexDirectory": self.storage_dir,
             "HttpPort": self.http_port,
             "DicomPort": self.dicom_port,
             "RemoteAccessAllowed": False,
@@ -165,6 +166,8 @@ class Orthanc:
 
     def stop(self):
         """Stops Orthanc and waits until it has exited and freed its port."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.resume()       # a suspended process would not act on SIGTERM
         stop_process(self.proc)
         self.proc = None
 

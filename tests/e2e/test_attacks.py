@@ -56,7 +56,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from harness import Orthanc, SAMPLE_DIR, raw_request, wait_until
+from harness import SAMPLE_DIR, raw_request, wait_until
 
 TIMEOUT = 60            # for requests the test itself makes to Orthanc
 RAW_TIMEOUT = 8         # silence after which a raw connection is given up
@@ -621,14 +621,10 @@ ATTACKS = [
 # ---------------------------------------------------------------------------
 # Fixtures
 
-@pytest.fixture(scope="module")
-def orthanc(module_dir):
-    server = Orthanc(module_dir, record=True, lua=True, settings={
-        # Debian's 1.10.1 refuses /export unless this is on (CVE-2023-33466).
-        "RestApiWriteToFileSystemEnabled": True,
-    }).start()
-    yield server
-    server.stop()
+ORTHANC_OPTIONS = {"record": True, "lua": True, "settings": {
+    # Debian's 1.10.1 refuses /export unless this is on (CVE-2023-33466).
+    "RestApiWriteToFileSystemEnabled": True,
+}}
 
 
 @dataclass

@@ -12,7 +12,7 @@ import os
 import pytest
 import requests
 
-from harness import SAMPLE_DIR, Orthanc, raw_request, wait_until
+from harness import SAMPLE_DIR, raw_request, wait_until
 
 TIMEOUT = 60
 
@@ -82,12 +82,8 @@ def without_volatile(resources):
 # ---------------------------------------------------------------------------
 # Fixtures: one Orthanc holding two studies, one Apache mapping /orthanc/
 
-@pytest.fixture(scope="module")
-def orthanc(module_dir):
-    """The module's Orthanc, logging every request it receives."""
-    server = Orthanc(module_dir, record=True).start()
-    yield server
-    server.stop()
+# The module's Orthanc logs every request it receives.
+ORTHANC_OPTIONS = {"record": True}
 
 
 @pytest.fixture(scope="module")
@@ -214,20 +210,14 @@ def test_server_level_mapping_is_inherited_by_virtual_hosts(
     assert r.json()["HttpPort"] == orthanc.http_port
 
 
-@pytest.fixture
-def second_orthanc(workdir):
-    server = Orthanc(workdir, name="second").start()
-    yield server
-    server.stop()
-
-
 @pytest.mark.parametrize("longer_first", [False, True],
                          ids=["shorter-prefix-first", "longer-prefix-first"])
-def test_nested_prefixes_longest_wins(orthanc, second_orthanc, make_apache,
+def test_nested_prefixes_longest_wins(orthanc, make_orthanc, make_apache,
                                       longer_first):
     """/orthanc/ and /orthanc/sys/ go to two different Orthancs: the longest
     prefix wins whatever the order of the directives, and prefixes match
     whole segments (/orthanc/system is the first Orthanc's /system)."""
+    second_orthanc = make_orthanc(name="second")
     lines = [f"OrthancProxy /orthanc/ {orthanc.url}/",
              f"OrthancProxy /orthanc/sys/ {second_orthanc.url}/"]
     if longer_first:
