@@ -415,6 +415,50 @@ def status_of(raw):
     return int(m.group(1)) if m else None
 
 
+def dechunk(data):
+    """(body, rest) of a chunked message body at the start of DATA."""
+    body = b""
+    while True:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            return body, data.partition(b"\r\n")[2]
+        body, data = body + data[:size], data[size + 2:]
+
+
+def parse_responses(raw):
+    """The HTTP/1.x responses in RAW, the bytes read from one connection
+    (raw_request), following their framing from one to the next: a list of
+    (status, {lower-case header name: value}, body), the body dechunked."""
+    found = []
+    while raw.startswith(b"HTTP/1."):
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if status < 200 or status in (204, 304):
+            body, raw = b"", rest
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            body, raw = dechunk(rest)
+        else:
+            # Without a length, the body runs to the end (Connection: close).
+            length = int(headers.get("content-length", len(rest)))
+            body, raw = rest[:length], rest[length:]
+        found.append((status, headers, body))
+    return found
+
+
+def parse_response(raw):
+    """The first response in RAW: (status, headers, body), as
+    parse_responses gives them."""
+    responses = parse_responses(raw)
+    assert responses, f"no HTTP response in {raw[:300]!r}"
+    return responses[0]
+
+
 def sample_files():
     return sorted(os.path.join(SAMPLE_DIR, f) for f in os.listdir(SAMPLE_DIR)
                   if f.endswith(".dcm"))

@@ -12,7 +12,7 @@ import os
 import pytest
 import requests
 
-from harness import SAMPLE_DIR, raw_request, wait_until
+from harness import SAMPLE_DIR, parse_response, raw_request, wait_until
 
 TIMEOUT = 60
 
@@ -34,16 +34,9 @@ def send(port, target, method="GET", headers=None, body=None):
 def raw(port, method, target):
     """A request written byte for byte on a fresh connection:
     (status, {lower-case header: value}, body)."""
-    data = raw_request(port, method + b" " + target + b" HTTP/1.1\r\n"
-                       b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                       timeout=TIMEOUT)
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return int(lines[0].split()[1]), headers, body
+    return parse_response(raw_request(
+        port, method + b" " + target + b" HTTP/1.1\r\n"
+        b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout=TIMEOUT))
 
 
 def assert_json_error(status, headers, body, expected_status, message_part):

@@ -16,7 +16,7 @@ import pytest
 import requests
 from pydicom.uid import generate_uid
 
-from harness import SAMPLE_DIR, sample_files
+from harness import SAMPLE_DIR, parse_response, sample_files
 
 TIMEOUT = 120
 CHUNK = 64 * 1024
@@ -164,22 +164,8 @@ def post_expecting_continue(port, path, data, chunked):
             if not chunk:
                 break
             response += chunk
-    head, _, body = response.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    if b"transfer-encoding: chunked" in head.lower():
-        body = dechunk(body)
+    status, _, body = parse_response(response)
     return interim, status, body
-
-
-def dechunk(body):
-    out = b""
-    while True:
-        size_line, _, rest = body.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            return out
-        out += rest[:size]
-        body = rest[size + 2:]
 
 
 @pytest.mark.parametrize("chunked", [False, True],
