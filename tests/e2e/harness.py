@@ -19,12 +19,14 @@ import time
 
 import requests
 
-MODULE = os.environ.get("OP_MODULE", "")
+SRCDIR = os.environ.get("OP_SRCDIR", os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..")))
+# Without make check (bench/), the module an in-tree `make` builds.
+MODULE = os.environ.get("OP_MODULE") or os.path.join(
+    SRCDIR, ".libs", "mod_orthanc_proxy.so")
 HTTPD = os.environ.get("OP_HTTPD", "/usr/sbin/apache2")
 APACHE_MODULES = os.environ.get("OP_APACHE_MODULES", "/usr/lib/apache2/modules")
 ORTHANC = os.environ.get("OP_ORTHANC", "/usr/sbin/Orthanc")
-SRCDIR = os.environ.get("OP_SRCDIR", os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", "..")))
 DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
 SAMPLE_DIR = "/usr/lib/python3/dist-packages/pydicom/data/test_files"
 
