@@ -17,8 +17,8 @@
 #include <apr_strings.h>
 
 #include "mod_proxy.h"
-#include "core/forward_headers.h"
-#include "core/header_names.h"
+#include "logic/forward_headers.h"
+#include "logic/header_names.h"
 #include "backend_request.h"
 #include "request_context.h"
 

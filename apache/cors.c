@@ -18,8 +18,8 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-#include "core/access_rules.h"
-#include "core/cors_policy.h"
+#include "logic/access_rules.h"
+#include "logic/cors_policy.h"
 #include "cors.h"
 #include "request_context.h"
 

@@ -20,8 +20,8 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-#include "core/forward_headers.h"
-#include "core/header_names.h"
+#include "logic/forward_headers.h"
+#include "logic/header_names.h"
 #include "credentials.h"
 #include "request_context.h"
 

@@ -15,9 +15,9 @@
 #include <http_config.h>
 #include <apr_strings.h>
 
-#include "core/access_rules.h"
-#include "core/directive_args.h"
-#include "core/route_table.h"
+#include "logic/access_rules.h"
+#include "logic/directive_args.h"
+#include "logic/route_table.h"
 #include "directives.h"
 #include "proxy_bridge.h"
 #include "request_context.h"

@@ -17,8 +17,8 @@
 #include <mod_core.h>
 #include <apr_strings.h>
 
-#include "core/json_error.h"
-#include "core/path_canon.h"
+#include "logic/json_error.h"
+#include "logic/path_canon.h"
 #include "cors.h"
 #include "error_response.h"
 #include "request_context.h"

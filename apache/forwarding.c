@@ -11,7 +11,7 @@
 #include <http_core.h>
 #include <apr_strings.h>
 
-#include "core/forward_headers.h"
+#include "logic/forward_headers.h"
 #include "body_limit.h"
 #include "cors.h"
 #include "forwarding.h"

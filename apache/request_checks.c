@@ -14,8 +14,8 @@
 #include <http_protocol.h>
 #include <apr_strings.h>
 
-#include "core/access_rules.h"
-#include "core/forward_headers.h"
+#include "logic/access_rules.h"
+#include "logic/forward_headers.h"
 #include "request_checks.h"
 #include "request_context.h"
 

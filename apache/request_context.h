@@ -3,7 +3,7 @@
  * share: the configuration records, the per-request record, and the few
  * functions that read them or refuse a request.
  *
- * This layer sits below every Apache-facing part and above core/: it calls
+ * This layer sits below every Apache-facing part and above logic/: it calls
  * none of the parts that use it, so the picture of who calls whom has no
  * cycle (README.md, "Architecture"; tests/static/layering.sh checks it).
  */
@@ -13,9 +13,9 @@
 #include <httpd.h>
 #include <http_config.h>
 
-#include "core/access_rules.h"
-#include "core/directive_args.h"
-#include "core/path_canon.h"
+#include "logic/access_rules.h"
+#include "logic/directive_args.h"
+#include "logic/path_canon.h"
 
 /* The module record (mod_orthanc_proxy.c): the key under which httpd keeps
  * the module's configuration and per-request data. */

@@ -15,7 +15,7 @@
 #include <util_filter.h>
 #include <apr_strings.h>
 
-#include "core/forward_headers.h"
+#include "logic/forward_headers.h"
 #include "request_context.h"
 #include "response_headers.h"
 

@@ -1,10 +1,10 @@
 /*
  * translate.c - which requests are the module's, and where they go.
  *
- * pre_translate_name reads the raw path as Orthanc will (core/path_canon.c)
+ * pre_translate_name reads the raw path as Orthanc will (logic/path_canon.c)
  * before Apache decodes it, picks the mapping by longest prefix, refuses a
  * path that Apache and Orthanc would map differently, and works out the
- * method Orthanc will run (core/method_override.c): <Location>, <Limit> and
+ * method Orthanc will run (logic/method_override.c): <Location>, <Limit> and
  * Require then judge what Orthanc will really do.  translate_name hands the
  * request to mod_proxy the way ProxyPass does, on the worker defined at
  * configuration time, or to the local handler (local_handler.c).
@@ -15,8 +15,8 @@
 #include <apr_strings.h>
 #include <apr_uri.h>
 
-#include "core/method_override.h"
-#include "core/path_canon.h"
+#include "logic/method_override.h"
+#include "logic/path_canon.h"
 #include "cors.h"
 #include "local_handler.h"
 #include "request_context.h"

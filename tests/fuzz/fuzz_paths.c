@@ -5,10 +5,10 @@
  *
  * Build (tests/fuzz/run_fuzz.sh does this into a build directory):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
- *     -Icore $(apr-1-config --includes --cppflags) tests/fuzz/fuzz_paths.c \
- *     core/path_canon.c core/pattern.c core/route_table.c \
- *     core/access_rules.c core/method_override.c core/header_names.c \
- *     core/hex.c $(apr-1-config --link-ld) -o fuzz_paths
+ *     -Ilogic $(apr-1-config --includes --cppflags) tests/fuzz/fuzz_paths.c \
+ *     logic/path_canon.c logic/pattern.c logic/route_table.c \
+ *     logic/access_rules.c logic/method_override.c logic/header_names.c \
+ *     logic/hex.c $(apr-1-config --link-ld) -o fuzz_paths
  *
  * Input layout:
  *   byte 0      bits 0-2: the method, INPUT_METHODS[bits];

@@ -7,13 +7,13 @@
 #        |                   directives, the bridge to mod_proxy)
 #   apache/request_context   the records and helpers those parts share
 #        |
-#   core/*                   the pure logic, linked without httpd by the unit
+#   logic/*                  the pure logic, linked without httpd by the unit
 #                            tests, tests/tools/route_tool and the fuzzer
 #
 # A layer uses only the layers below it; parts of one folder may use each
 # other, without a cycle.  Checked twice:
 #   1. on the sources: every #include, read as an edge between two parts
-#      (foo.c and foo.h are one part); core/ includes no httpd header;
+#      (foo.c and foo.h are one part); logic/ includes no httpd header;
 #      mod_orthanc_proxy.c defines no function another file could call;
 #      every Apache-facing file that logs declares the module's log index;
 #   2. on the objects of the built module, when OP_MODULE names one: every
@@ -37,20 +37,20 @@ fail() {
     failures=$((failures + 1))
 }
 
-# The part a file belongs to: core/x, apache/x or module.
+# The part a file belongs to: logic/x, apache/x or module.
 part_of() {
     case $1 in
         mod_orthanc_proxy.*) echo module ;;
-        core/* | apache/*) echo "${1%.*}" ;;
+        logic/* | apache/*) echo "${1%.*}" ;;
         *) echo "?$1" ;;
     esac
 }
 
-# 0 core, 1 the shared request layer, 2 the other Apache-facing parts,
+# 0 logic, 1 the shared request layer, 2 the other Apache-facing parts,
 # 3 the module file.
 rank_of() {
     case $1 in
-        core/*) echo 0 ;;
+        logic/*) echo 0 ;;
         apache/request_context) echo 1 ;;
         apache/*) echo 2 ;;
         module) echo 3 ;;
@@ -98,7 +98,7 @@ check_cycles() {
 
 # ------------------------------------------------------------ 1. sources
 : >"$work/edges"
-sources=$(ls mod_orthanc_proxy.c core/*.[ch] apache/*.[ch])
+sources=$(ls mod_orthanc_proxy.c logic/*.[ch] apache/*.[ch])
 for file in $sources; do
     from=$(part_of "$file")
     dir=$(dirname "$file")
@@ -110,7 +110,7 @@ for file in $sources; do
         where="$file: #include $spec"
         if is_httpd_header "$name"; then
             case $from in
-                core/*) fail "$where: core/ must build without httpd" ;;
+                logic/*) fail "$where: logic/ must build without httpd" ;;
             esac
             continue
         fi
@@ -118,8 +118,8 @@ for file in $sources; do
             '<'*) continue ;;     # the C library, APR
         esac
         case $name in
-            core/* | apache/*) target=$name ;;
-            */*) fail "$where: name a part by its folder (core/ or apache/)"
+            logic/* | apache/*) target=$name ;;
+            */*) fail "$where: name a part by its folder (logic/ or apache/)"
                  continue ;;
             *) target=$dir/$name ;;
         esac
@@ -139,7 +139,7 @@ awk '
         bad = 1
     }
     END { exit bad }' mod_orthanc_proxy.c >&2 || failures=$((failures + 1))
-if grep -l 'AP_DECLARE_MODULE' core/* apache/* >/dev/null 2>&1; then
+if grep -l 'AP_DECLARE_MODULE' logic/* apache/* >/dev/null 2>&1; then
     fail "only mod_orthanc_proxy.c declares the module record"
 fi
 
@@ -158,7 +158,7 @@ if [ -n "$OP_MODULE" ] && [ -f "$OP_MODULE" ]; then
     : >"$work/defined"
     objects=""
     count=0
-    for source in mod_orthanc_proxy.c core/*.c apache/*.c; do
+    for source in mod_orthanc_proxy.c logic/*.c apache/*.c; do
         object=$(dirname "$source")/.libs/$(basename "$source" .c).o
         object=${object#./}
         if [ -f "$OP_BUILDDIR/$object" ]; then
@@ -166,7 +166,7 @@ if [ -n "$OP_MODULE" ] && [ -f "$OP_MODULE" ]; then
             count=$((count + 1))
         fi
     done
-    sources_count=$(set -- mod_orthanc_proxy.c core/*.c apache/*.c; echo $#)
+    sources_count=$(set -- mod_orthanc_proxy.c logic/*.c apache/*.c; echo $#)
     if [ "$count" -ne "$sources_count" ]; then
         fail "found $count objects of the module in $OP_BUILDDIR for" \
              "$sources_count C files: build it first (make)"
