@@ -41,12 +41,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-os.environ.setdefault("OP_MODULE", os.path.join(ROOT, ".libs",
-                                                "mod_orthanc_proxy.so"))
-os.environ.setdefault("OP_HTTPD", "/usr/sbin/apache2")
-os.environ.setdefault("OP_APACHE_MODULES", "/usr/lib/apache2/modules")
-os.environ.setdefault("OP_ORTHANC", "/usr/sbin/Orthanc")
-os.environ.setdefault("OP_SRCDIR", ROOT)
+# The harness has the paths (OP_MODULE, OP_HTTPD ... override them).
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 
 import requests        # noqa: E402

@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from harness import Apache, Orthanc
+from harness import Apache, Orthanc, SAMPLE_DIR
 
 
 @pytest.fixture(scope="session")
@@ -40,18 +40,74 @@ def module_dir(base_dir, request):
     return path
 
 
-@pytest.fixture(scope="module")
-def orthanc(module_dir):
-    """An Orthanc shared by the tests of one module."""
-    server = Orthanc(module_dir).start()
-    yield server
-    server.stop()
+class ServerFactory:
+    """Makes servers in one directory and stops those it started when the
+    fixture that owns it ends (factory_fixture)."""
 
-
-class ApacheFactory:
     def __init__(self, workdir):
         self.workdir = workdir
         self.started = []
+
+    def stop_all(self):
+        for server in self.started:
+            server.stop()
+
+
+def factory_fixture(factory):
+    """The body of a make_* fixture: FACTORY for the tests, then every
+    server it started stopped."""
+    yield factory
+    factory.stop_all()
+
+
+class OrthancFactory(ServerFactory):
+    """Starts Orthancs; they are stopped, and what they stored removed, when
+    the fixture ends.  Takes harness.Orthanc's arguments (name, settings,
+    dicomweb, record, lua) and SAMPLES, names of the sample DICOM files
+    (SAMPLE_DIR) stored once the Orthanc is up."""
+
+    def __call__(self, samples=(), **kwargs):
+        if self.started:
+            kwargs.setdefault("name", f"orthanc{len(self.started) + 1}")
+        orthanc = Orthanc(self.workdir, **kwargs)
+        self.started.append(orthanc)
+        orthanc.start()
+        for name in samples:
+            with open(os.path.join(SAMPLE_DIR, name), "rb") as f:
+                orthanc.upload(f.read())
+        return orthanc
+
+    def stop_all(self):
+        super().stop_all()
+        for orthanc in self.started:
+            # Storage can be gigabytes (test_streaming.py); logs stay.
+            shutil.rmtree(orthanc.storage_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def make_orthanc(workdir):
+    yield from factory_fixture(OrthancFactory(workdir))
+
+
+@pytest.fixture(scope="module")
+def make_module_orthanc(module_dir):
+    yield from factory_fixture(OrthancFactory(module_dir))
+
+
+@pytest.fixture(scope="module")
+def orthanc(make_module_orthanc, request):
+    """The Orthanc the tests of one module share.  A module chooses how it
+    is made with ORTHANC_OPTIONS, a dict of OrthancFactory's arguments, e.g.
+    ORTHANC_OPTIONS = {"record": True, "samples": ["CT_small.dcm"]}."""
+    return make_module_orthanc(**getattr(request.module, "ORTHANC_OPTIONS", {}))
+
+
+class ApacheFactory(ServerFactory):
+    """Makes Apaches (harness.Apache's arguments), started unless
+    start=False."""
+
+    def __init__(self, workdir):
+        super().__init__(workdir)
         self.count = 0
 
     def __call__(self, body="", start=True, **kwargs):
@@ -63,20 +119,12 @@ class ApacheFactory:
             self.started.append(apache)
         return apache
 
-    def stop_all(self):
-        for apache in self.started:
-            apache.stop()
-
 
 @pytest.fixture
 def make_apache(workdir):
-    factory = ApacheFactory(workdir)
-    yield factory
-    factory.stop_all()
+    yield from factory_fixture(ApacheFactory(workdir))
 
 
 @pytest.fixture(scope="module")
 def make_module_apache(module_dir):
-    factory = ApacheFactory(module_dir)
-    yield factory
-    factory.stop_all()
+    yield from factory_fixture(ApacheFactory(module_dir))

@@ -19,12 +19,14 @@ import time
 
 import requests
 
-MODULE = os.environ.get("OP_MODULE", "")
+SRCDIR = os.environ.get("OP_SRCDIR", os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..")))
+# Without make check (bench/), the module an in-tree `make` builds.
+MODULE = os.environ.get("OP_MODULE") or os.path.join(
+    SRCDIR, ".libs", "mod_orthanc_proxy.so")
 HTTPD = os.environ.get("OP_HTTPD", "/usr/sbin/apache2")
 APACHE_MODULES = os.environ.get("OP_APACHE_MODULES", "/usr/lib/apache2/modules")
 ORTHANC = os.environ.get("OP_ORTHANC", "/usr/sbin/Orthanc")
-SRCDIR = os.environ.get("OP_SRCDIR", os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", "..")))
 DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
 SAMPLE_DIR = "/usr/lib/python3/dist-packages/pydicom/data/test_files"
 
@@ -110,11 +112,12 @@ class Orthanc:
         self.dicom_port = free_port()
         self.config_path = os.path.join(self.workdir, "orthanc.json")
         self.log_path = os.path.join(self.workdir, "orthanc.log")
+        self.storage_dir = os.path.join(self.workdir, "storage")
         self.proc = None
         config = {
             "Name": name,
-            "StorageDirectory": os.path.join(self.workdir, "storage"),
-            "IndexDirectory": os.path.join(self.workdir, "storage"),
+            "StorageDirectory": self.storage_dir,
+            "IndexDirectory": self.storage_dir,
             "HttpPort": self.http_port,
             "DicomPort": self.dicom_port,
             "RemoteAccessAllowed": False,
@@ -165,6 +168,8 @@ class Orthanc:
 
     def stop(self):
         """Stops Orthanc and waits until it has exited and freed its port."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.resume()       # a suspended process would not act on SIGTERM
         stop_process(self.proc)
         self.proc = None
 
@@ -410,6 +415,50 @@ def status_of(raw):
     """The status code of a raw HTTP response, or None when there is none."""
     m = re.match(rb"HTTP/1\.[01] (\d{3})", raw)
     return int(m.group(1)) if m else None
+
+
+def dechunk(data):
+    """(body, rest) of a chunked message body at the start of DATA."""
+    body = b""
+    while True:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            return body, data.partition(b"\r\n")[2]
+        body, data = body + data[:size], data[size + 2:]
+
+
+def parse_responses(raw):
+    """The HTTP/1.x responses in RAW, the bytes read from one connection
+    (raw_request), following their framing from one to the next: a list of
+    (status, {lower-case header name: value}, body), the body dechunked."""
+    found = []
+    while raw.startswith(b"HTTP/1."):
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if status < 200 or status in (204, 304):
+            body, raw = b"", rest
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            body, raw = dechunk(rest)
+        else:
+            # Without a length, the body runs to the end (Connection: close).
+            length = int(headers.get("content-length", len(rest)))
+            body, raw = rest[:length], rest[length:]
+        found.append((status, headers, body))
+    return found
+
+
+def parse_response(raw):
+    """The first response in RAW: (status, headers, body), as
+    parse_responses gives them."""
+    responses = parse_responses(raw)
+    assert responses, f"no HTTP response in {raw[:300]!r}"
+    return responses[0]
 
 
 def sample_files():

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 import requests
 
-from harness import Orthanc, SAMPLE_DIR, raw_request, status_of
+from harness import SAMPLE_DIR, raw_request, status_of
 
 USER, PASSWORD = "proxy", "s3cret-for-orthanc"
 CREDENTIALS = f"OrthancProxyCredentials {USER} {PASSWORD}"
@@ -21,14 +21,10 @@ CT_SMALL = os.path.join(SAMPLE_DIR, "CT_small.dcm")
 MR_SMALL = os.path.join(SAMPLE_DIR, "MR_small.dcm")
 
 
-@pytest.fixture(scope="module")
-def orthanc(module_dir):
-    server = Orthanc(module_dir, record=True, lua=True, settings={
-        "AuthenticationEnabled": True,
-        "RegisteredUsers": {USER: PASSWORD},
-    }).start()
-    yield server
-    server.stop()
+ORTHANC_OPTIONS = {"record": True, "lua": True, "settings": {
+    "AuthenticationEnabled": True,
+    "RegisteredUsers": {USER: PASSWORD},
+}}
 
 
 def direct(orthanc, method, path, **kwargs):

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from harness import Orthanc, SAMPLE_DIR, raw_request, wait_until
+from harness import SAMPLE_DIR, parse_responses, raw_request, wait_until
 
 TIMEOUT = 60            # for requests the test itself makes to Orthanc
 RAW_TIMEOUT = 8         # silence after which a raw connection is given up
@@ -694,14 +694,10 @@ ATTACKS = [
 # ---------------------------------------------------------------------------
 # Fixtures
 
-@pytest.fixture(scope="module")
-def orthanc(module_dir):
-    server = Orthanc(module_dir, record=True, lua=True, settings={
-        # Debian's 1.10.1 refuses /export unless this is on (CVE-2023-33466).
-        "RestApiWriteToFileSystemEnabled": True,
-    }).start()
-    yield server
-    server.stop()
+ORTHANC_OPTIONS = {"record": True, "lua": True, "settings": {
+    # Debian's 1.10.1 refuses /export unless this is on (CVE-2023-33466).
+    "RestApiWriteToFileSystemEnabled": True,
+}}
 
 
 @dataclass
@@ -761,37 +757,6 @@ def request_values(effect_values, prefix, port):
     if "patient" in values:
         values["hidden"] = render(HIDDEN_DELETE, values)
     return values
-
-
-def dechunk(data):
-    """(body, rest) of a chunked message body at the start of DATA."""
-    body = b""
-    while True:
-        size_line, _, data = data.partition(b"\r\n")
-        size = int(size_line.split(b";")[0] or b"0", 16)
-        if size == 0:
-            return body, data.partition(b"\r\n")[2]
-        body, data = body + data[:size], data[size + 2:]
-
-
-def answers(raw):
-    """The responses on a connection: [(status, headers, body)], following
-    their framing from one to the next."""
-    found = []
-    while raw.startswith(b"HTTP/1."):
-        head, _, rest = raw.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            body, raw = dechunk(rest)
-        else:
-            length = int(headers.get("content-length", len(rest)))
-            body, raw = rest[:length], rest[length:]
-        found.append((int(lines[0].split()[1]), headers, body))
-    return found
 
 
 def assert_proxy_error(status, headers, body, head=False):
@@ -859,7 +824,7 @@ def test_attack_through_the_proxy(env, attack):
                 "x-http-method-override", "x-http-method",
                 "x-method-override")), proof
 
-        got = answers(raw)
+        got = parse_responses(raw)
         assert [g[0] for g in got] == expected_statuses(attack), proof
         if attack.json:
             for status, headers, body in got:

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 import big_dicom
-from harness import raw_request, status_of
+from harness import parse_response, raw_request
 
 KB = 1000
 MB = 1000 * 1000
@@ -68,20 +68,14 @@ def instance_exists(orthanc, iid):
 
 
 def assert_json_413(upload_or_raw_body, headers):
-    assert headers.get("Content-Type", "").startswith("application/json"), headers
+    """HEADERS: a dict, with names in any case."""
+    content_type = {k.lower(): v for k, v in headers.items()}.get(
+        "content-type", "")
+    assert content_type.startswith("application/json"), headers
     body = json.loads(upload_or_raw_body)
     assert body["status"] == 413
     assert body["message"]
     return body
-
-
-def split_raw(raw):
-    head, _, body = raw.partition(b"\r\n\r\n")
-    headers = {}
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.decode("latin-1").partition(":")
-        headers[name.strip()] = value.strip()
-    return headers, body
 
 
 def assert_refused_in_log(apache, status=413):
@@ -107,8 +101,8 @@ def test_declared_length_over_location_limit_refused_before_reading(
     comes at once, decided on the declared length alone, without Orthanc."""
     raw = send_head_only(orthanc, location_limit, 3 * MB)
     print(f"\nhead only, Content-Length {3 * MB}: {raw[:200]!r}")
-    assert status_of(raw) == 413, raw
-    headers, body = split_raw(raw)
+    status, headers, body = parse_response(raw)
+    assert status == 413, raw
     print(assert_json_413(body, headers))
     assert_refused_in_log(location_limit)
 
@@ -211,8 +205,8 @@ def test_default_limit_applies(orthanc, default_limit):
     and the module enforces it: a 2 GB upload needs "LimitRequestBody 0"
     (or a larger value) on the prefix.  Only the request head is sent."""
     raw = send_head_only(orthanc, default_limit, 2_000_000_000)
-    assert status_of(raw) == 413, raw
-    headers, body = split_raw(raw)
+    status, headers, body = parse_response(raw)
+    assert status == 413, raw
     message = assert_json_413(body, headers)["message"]
     print(f"\nContent-Length 2000000000 without LimitRequestBody: 413 {message}")
     # The limit named is Apache's default.

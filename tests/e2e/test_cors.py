@@ -12,18 +12,12 @@ import subprocess
 import pytest
 import requests
 
-from harness import Orthanc, SAMPLE_DIR, browser_dom
+from harness import browser_dom
 
 VIEWER = "https://viewer.example"
 
 
-@pytest.fixture(scope="module")
-def orthanc(module_dir):
-    server = Orthanc(module_dir, record=True).start()
-    with open(os.path.join(SAMPLE_DIR, "CT_small.dcm"), "rb") as f:
-        server.upload(f.read())
-    yield server
-    server.stop()
+ORTHANC_OPTIONS = {"record": True, "samples": ["CT_small.dcm"]}
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import shutil
 
 import requests
 
-from harness import SAMPLE_DIR, SRCDIR, Orthanc, browser_dom
+from harness import SAMPLE_DIR, SRCDIR, browser_dom
 
 DEMO_WWW = os.path.join(SRCDIR, "demo", "www")
 
@@ -84,14 +84,13 @@ def test_app_lists_patients_and_shows_previews(orthanc, make_apache, workdir):
     assert preview.headers["Content-Type"] == "image/png"
 
 
-def test_app_shows_the_proxy_error_when_orthanc_is_down(make_apache, workdir):
-    own = Orthanc(workdir, name="orthanc-down").start()
-    try:
-        upload_samples(own)
-        apache = demo_apache(make_apache, own.url)
-        assert requests.get(apache.url + "/orthanc/patients").json()
-    finally:
-        own.stop()
+def test_app_shows_the_proxy_error_when_orthanc_is_down(make_orthanc,
+                                                        make_apache, workdir):
+    own = make_orthanc(name="orthanc-down")
+    upload_samples(own)
+    apache = demo_apache(make_apache, own.url)
+    assert requests.get(apache.url + "/orthanc/patients").json()
+    own.stop()
 
     # What the module answers now, as the application will receive it.
     answer = requests.get(apache.url + "/orthanc/patients?expand")

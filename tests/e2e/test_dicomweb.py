@@ -15,7 +15,7 @@ import uuid
 import pytest
 import requests
 
-from harness import SAMPLE_DIR, Orthanc, wait_until
+from harness import SAMPLE_DIR, wait_until
 
 TIMEOUT = 60
 SAMPLES = ("CT_small.dcm", "MR_small.dcm", "rtdose.dcm", "waveform_ecg.dcm")
@@ -57,12 +57,8 @@ def multipart_parts(response):
     return [part.get_payload(decode=True) for part in message.iter_parts()]
 
 
-@pytest.fixture(scope="module")
-def orthanc(module_dir):
-    """The module's Orthanc, logging the headers of every request."""
-    server = Orthanc(module_dir, record=True).start()
-    yield server
-    server.stop()
+# The module's Orthanc logs the headers of every request.
+ORTHANC_OPTIONS = {"record": True}
 
 
 @pytest.fixture(scope="module")

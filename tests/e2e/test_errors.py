@@ -7,21 +7,11 @@ import re
 import signal
 import threading
 
-import pytest
 import requests
 
-from harness import Orthanc, stop_process, wait_until
+from harness import stop_process, wait_until
 
 TIMEOUT = 60
-
-
-@pytest.fixture
-def own_orthanc(workdir):
-    server = Orthanc(workdir).start()
-    yield server
-    if server.proc is not None and server.proc.poll() is None:
-        server.resume()     # a SIGSTOPped process would ignore SIGTERM
-    server.stop()
 
 
 def assert_json_error(response, status):
@@ -64,9 +54,10 @@ def pending_request_bytes(port):
     return total
 
 
-def test_orthanc_stopped_gives_503_json_and_log_line(own_orthanc, make_apache):
+def test_orthanc_stopped_gives_503_json_and_log_line(make_orthanc, make_apache):
     """With Orthanc down, the client gets 503 and a JSON body; the error
     log names the mapping prefix and the backend URL."""
+    own_orthanc = make_orthanc()
     apache = make_apache(f"OrthancProxy /orthanc/ {own_orthanc.url}/\n")
     assert get_system(apache).status_code == 200
     own_orthanc.stop()
@@ -75,12 +66,13 @@ def test_orthanc_stopped_gives_503_json_and_log_line(own_orthanc, make_apache):
 
 
 def test_restarted_orthanc_is_used_by_the_very_next_request(
-        own_orthanc, make_apache):
+        make_orthanc, make_apache):
     """The module defaults the worker to retry=0: once Orthanc is back, the
     next request is served, with no 60 s window of 503s.  (Apache 2.4.71
     did not hold a plain ProxyPass worker in error after a refused connect
     either, even with retry=60, so this documents the behaviour rather than
     isolating the default.)"""
+    own_orthanc = make_orthanc()
     apache = make_apache(f"OrthancProxy /orthanc/ {own_orthanc.url}/\n")
     own_orthanc.stop()
     assert_json_error(get_system(apache), 503)
@@ -90,9 +82,10 @@ def test_restarted_orthanc_is_used_by_the_very_next_request(
     assert r.json()["HttpPort"] == own_orthanc.http_port
 
 
-def test_silent_orthanc_gives_504_json(own_orthanc, make_apache):
+def test_silent_orthanc_gives_504_json(make_orthanc, make_apache):
     """With timeout=2 and Orthanc suspended (SIGSTOP), the client gets 504
     and a JSON body, not mod_proxy's 502; the log names the mapping."""
+    own_orthanc = make_orthanc()
     apache = make_apache(f"OrthancProxy /orthanc/ {own_orthanc.url}/ "
                          f"timeout=2\n")
     assert get_system(apache).status_code == 200
@@ -106,10 +99,11 @@ def test_silent_orthanc_gives_504_json(own_orthanc, make_apache):
 
 
 def test_orthanc_dying_before_answering_gives_502_json(
-        own_orthanc, make_apache):
+        make_orthanc, make_apache):
     """Orthanc is suspended, the request reaches its socket, then Orthanc is
     killed: the connection is reset without a reply and the client gets 502
     with a JSON body.  A restarted Orthanc is used at once."""
+    own_orthanc = make_orthanc()
     apache = make_apache(f"OrthancProxy /orthanc/ {own_orthanc.url}/\n")
     assert get_system(apache).status_code == 200
     own_orthanc.suspend()

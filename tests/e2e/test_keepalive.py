@@ -17,24 +17,16 @@ import time
 import pytest
 import requests
 
-from harness import Orthanc
-
 TIMEOUT = 60
 # Pauses around Orthanc's 1 s keep-alive timeout, in 10 ms steps.
 PAUSES = [0.85 + 0.01 * i for i in range(31)]
 
 
 @pytest.fixture(scope="module")
-def plain_orthanc(module_dir):
-    server = Orthanc(module_dir, name="plain").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def apache(orthanc, plain_orthanc, make_module_apache):
+def apache(orthanc, make_module_orthanc, make_module_apache):
+    plain = make_module_orthanc(name="plain")
     return make_module_apache(f"OrthancProxy /orthanc/ {orthanc.url}/\n"
-                              f"ProxyPass /plain/ {plain_orthanc.url}/\n")
+                              f"ProxyPass /plain/ {plain.url}/\n")
 
 
 def paced_requests(url, session):

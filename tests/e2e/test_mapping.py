@@ -12,7 +12,7 @@ import os
 import pytest
 import requests
 
-from harness import SAMPLE_DIR, Orthanc, raw_request, wait_until
+from harness import SAMPLE_DIR, parse_response, raw_request, wait_until
 
 TIMEOUT = 60
 
@@ -34,16 +34,9 @@ def send(port, target, method="GET", headers=None, body=None):
 def raw(port, method, target):
     """A request written byte for byte on a fresh connection:
     (status, {lower-case header: value}, body)."""
-    data = raw_request(port, method + b" " + target + b" HTTP/1.1\r\n"
-                       b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                       timeout=TIMEOUT)
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return int(lines[0].split()[1]), headers, body
+    return parse_response(raw_request(
+        port, method + b" " + target + b" HTTP/1.1\r\n"
+        b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout=TIMEOUT))
 
 
 def assert_json_error(status, headers, body, expected_status, message_part):
@@ -82,12 +75,8 @@ def without_volatile(resources):
 # ---------------------------------------------------------------------------
 # Fixtures: one Orthanc holding two studies, one Apache mapping /orthanc/
 
-@pytest.fixture(scope="module")
-def orthanc(module_dir):
-    """The module's Orthanc, logging every request it receives."""
-    server = Orthanc(module_dir, record=True).start()
-    yield server
-    server.stop()
+# The module's Orthanc logs every request it receives.
+ORTHANC_OPTIONS = {"record": True}
 
 
 @pytest.fixture(scope="module")
@@ -214,20 +203,14 @@ def test_server_level_mapping_is_inherited_by_virtual_hosts(
     assert r.json()["HttpPort"] == orthanc.http_port
 
 
-@pytest.fixture
-def second_orthanc(workdir):
-    server = Orthanc(workdir, name="second").start()
-    yield server
-    server.stop()
-
-
 @pytest.mark.parametrize("longer_first", [False, True],
                          ids=["shorter-prefix-first", "longer-prefix-first"])
-def test_nested_prefixes_longest_wins(orthanc, second_orthanc, make_apache,
+def test_nested_prefixes_longest_wins(orthanc, make_orthanc, make_apache,
                                       longer_first):
     """/orthanc/ and /orthanc/sys/ go to two different Orthancs: the longest
     prefix wins whatever the order of the directives, and prefixes match
     whole segments (/orthanc/system is the first Orthanc's /system)."""
+    second_orthanc = make_orthanc(name="second")
     lines = [f"OrthancProxy /orthanc/ {orthanc.url}/",
              f"OrthancProxy /orthanc/sys/ {second_orthanc.url}/"]
     if longer_first:

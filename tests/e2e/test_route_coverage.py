@@ -9,7 +9,7 @@ Explorer 2) and those of newer Orthanc releases are not in that dump: they
 are listed below from the plugins' sources and Orthanc's REST reference.
 
 Each route goes through the route tool (tests/tools/route_tool, linked with
-route_table.c), which prints the level the proxy requires.
+logic/route_table.c), which prints the level the proxy requires.
 """
 
 import collections

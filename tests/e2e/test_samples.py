@@ -16,7 +16,7 @@ import pytest
 import requests
 from pydicom.uid import generate_uid
 
-from harness import Orthanc, SAMPLE_DIR, sample_files
+from harness import SAMPLE_DIR, parse_response, sample_files
 
 TIMEOUT = 120
 CHUNK = 64 * 1024
@@ -40,20 +40,14 @@ def listed_instances(apache):
     return set(r.json())
 
 
-@pytest.fixture(scope="module")
-def reference_orthanc(module_dir):
-    """A second Orthanc that gets every upload straight, for comparison."""
-    server = Orthanc(module_dir, name="reference").start()
-    yield server
-    server.stop()
-
-
 def test_every_sample_uploads_as_it_does_straight_to_orthanc(
-        orthanc, reference_orthanc, make_module_apache):
+        orthanc, make_orthanc, make_module_apache):
     """POST /orthanc/instances with Content-Length for every sample: same
     status and Orthanc status as the direct upload; every stored instance
     is listed and reads back byte-identical (a duplicate SOP instance keeps
     the bytes of its first upload, as Orthanc does by default)."""
+    # A second Orthanc gets every upload straight, for comparison.
+    reference_orthanc = make_orthanc(name="reference")
     apache = make_module_apache(f"OrthancProxy /orthanc/ {orthanc.url}/\n")
     first_bytes = {}
     outcomes = []
@@ -100,15 +94,14 @@ def big_sample(directory):
 
 
 @pytest.fixture
-def upload_target(workdir, make_apache):
+def upload_target(workdir, make_orthanc, make_apache):
     """A fresh Orthanc behind its own Apache, and the files to upload."""
-    server = Orthanc(workdir, name="fresh").start()
+    server = make_orthanc(name="fresh")
     apache = make_apache(f"OrthancProxy /orthanc/ {server.url}/\n")
     names = ("CT_small.dcm", "MR_small.dcm", "J2K_pixelrep_mismatch.dcm",
              "SC_rgb_jpeg_dcmd.dcm", "waveform_ecg.dcm")
     paths = [os.path.join(SAMPLE_DIR, n) for n in names] + [big_sample(workdir)]
-    yield apache, paths
-    server.stop()
+    return apache, paths
 
 
 def assert_stored_intact(apache, answer, data):
@@ -171,22 +164,8 @@ def post_expecting_continue(port, path, data, chunked):
             if not chunk:
                 break
             response += chunk
-    head, _, body = response.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    if b"transfer-encoding: chunked" in head.lower():
-        body = dechunk(body)
+    status, _, body = parse_response(response)
     return interim, status, body
-
-
-def dechunk(body):
-    out = b""
-    while True:
-        size_line, _, rest = body.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            return out
-        out += rest[:size]
-        body = rest[size + 2:]
 
 
 @pytest.mark.parametrize("chunked", [False, True],

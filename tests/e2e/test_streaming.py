@@ -30,7 +30,6 @@ that this filter does not make mod_proxy spool the body.
 
 import hashlib
 import os
-import shutil
 import threading
 import zipfile
 
@@ -38,7 +37,6 @@ import pytest
 import requests
 
 import big_dicom
-from harness import Orthanc
 
 # About 2 GB; OP_STREAMING_BYTES chooses another size for a quicker run.
 SIZE = int(os.environ.get("OP_STREAMING_BYTES", 2_000_000_000))
@@ -58,14 +56,9 @@ def big(module_dir):
     os.unlink(path)
 
 
-@pytest.fixture(scope="module")
-def orthanc(module_dir):
-    """This module's own Orthanc (the instance is big; nobody else shares
-    its storage), removed with its storage at the end."""
-    server = Orthanc(module_dir, name="orthanc-big", dicomweb=False).start()
-    yield server
-    server.stop()
-    shutil.rmtree(os.path.join(server.workdir, "storage"), ignore_errors=True)
+# This module's own Orthanc (the instance is big; nobody else shares its
+# storage), removed with its storage at the end (conftest.OrthancFactory).
+ORTHANC_OPTIONS = {"name": "orthanc-big", "dicomweb": False}
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,10 @@
  *
  * Build (tests/fuzz/run_fuzz.sh does this into a build directory):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
- *     -I. $(apr-1-config --includes --cppflags) tests/fuzz/fuzz_paths.c \
- *     path_canon.c pattern.c route_table.c access_rules.c method_override.c \
- *     header_names.c $(apr-1-config --link-ld) -o fuzz_paths
+ *     -Ilogic $(apr-1-config --includes --cppflags) tests/fuzz/fuzz_paths.c \
+ *     logic/path_canon.c logic/pattern.c logic/route_table.c \
+ *     logic/access_rules.c logic/method_override.c logic/header_names.c \
+ *     logic/hex.c $(apr-1-config --link-ld) -o fuzz_paths
  *
  * Input layout:
  *   byte 0      bits 0-2: the method, INPUT_METHODS[bits];

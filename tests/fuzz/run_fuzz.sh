@@ -50,10 +50,11 @@ binary=$build/fuzz_paths
 echo "run_fuzz.sh: building $binary"
 # shellcheck disable=SC2086 # apr-1-config prints several flags
 "$cc" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -I"$srcdir" $apr_flags \
-    "$srcdir/tests/fuzz/fuzz_paths.c" "$srcdir/path_canon.c" \
-    "$srcdir/pattern.c" "$srcdir/route_table.c" "$srcdir/access_rules.c" \
-    "$srcdir/method_override.c" "$srcdir/header_names.c" $apr_libs \
+    -I"$srcdir/logic" $apr_flags \
+    "$srcdir/tests/fuzz/fuzz_paths.c" "$srcdir/logic/path_canon.c" \
+    "$srcdir/logic/pattern.c" "$srcdir/logic/route_table.c" \
+    "$srcdir/logic/access_rules.c" "$srcdir/logic/method_override.c" \
+    "$srcdir/logic/header_names.c" "$srcdir/logic/hex.c" $apr_libs \
     -o "$binary"
 
 corpus=$build/corpus

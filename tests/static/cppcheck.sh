@@ -12,5 +12,5 @@ exec cppcheck --quiet --error-exitcode=1 --inline-suppr --std=c99 \
     --enable=warning,style,performance,portability \
     --suppress=missingIncludeSystem --suppress=unusedFunction \
     --suppress=varFuncNullUB --suppress=toomanyconfigs \
-    -I. -I"$OP_APACHE_INCLUDES" $(apr-1-config --includes) \
-    ./*.c tests/unit/*.c tests/tools/*.c tests/fuzz/*.c
+    -I. -Ilogic -I"$OP_APACHE_INCLUDES" $(apr-1-config --includes) \
+    ./*.c logic/*.c apache/*.c tests/unit/*.c tests/tools/*.c tests/fuzz/*.c

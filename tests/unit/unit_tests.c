@@ -40,6 +40,7 @@ int main(void)
 
     apr_initialize();
     runner = srunner_create(path_canon_suite());
+    srunner_add_suite(runner, hex_suite());
     srunner_add_suite(runner, directive_args_suite());
     srunner_add_suite(runner, forward_headers_suite());
     srunner_add_suite(runner, header_names_suite());

@@ -18,6 +18,7 @@ TCase *pooled_tcase(const char *name);
 op_path test_path(const char *raw);
 
 Suite *path_canon_suite(void);
+Suite *hex_suite(void);
 Suite *directive_args_suite(void);
 Suite *forward_headers_suite(void);
 Suite *header_names_suite(void);

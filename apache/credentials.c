@@ -20,9 +20,10 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-#include "orthanc_proxy.h"
-#include "forward_headers.h"
-#include "header_names.h"
+#include "logic/forward_headers.h"
+#include "logic/header_names.h"
+#include "credentials.h"
+#include "request_context.h"
 
 #define PASSWORD_FILE_PREFIX "file:"
 #define MAX_PASSWORD_LENGTH 1024

@@ -18,7 +18,8 @@
 #include <util_filter.h>
 #include <apr_strings.h>
 
-#include "orthanc_proxy.h"
+#include "body_limit.h"
+#include "request_context.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
 

@@ -14,9 +14,10 @@
 #include <http_protocol.h>
 #include <apr_strings.h>
 
-#include "orthanc_proxy.h"
-#include "access_rules.h"
-#include "forward_headers.h"
+#include "logic/access_rules.h"
+#include "logic/forward_headers.h"
+#include "request_checks.h"
+#include "request_context.h"
 
 static int check_framing(request_rec *r, op_request *req)
 {

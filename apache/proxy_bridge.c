@@ -13,7 +13,8 @@
 #include <apr_strings.h>
 
 #include "mod_proxy.h"
-#include "orthanc_proxy.h"
+#include "proxy_bridge.h"
+#include "request_context.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
 
@@ -187,14 +188,14 @@ static int check_mapping(server_rec *s, proxy_server_conf *conf,
     return 0;
 }
 
-int op_check_backends(apr_pool_t *ptemp, server_rec *s)
+int op_check_backends(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                      server_rec *s)
 {
     module *proxy = find_proxy_module();
     int failures = 0;
 
     for (; s; s = s->next) {
-        const op_server_conf *conf = ap_get_module_config(s->module_config,
-                                                          &orthanc_proxy_module);
+        const op_server_conf *conf = op_server_conf_get(s);
         int i;
 
         for (i = 0; i < conf->mappings->nelts; i++) {

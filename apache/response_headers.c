@@ -15,8 +15,9 @@
 #include <util_filter.h>
 #include <apr_strings.h>
 
-#include "orthanc_proxy.h"
-#include "forward_headers.h"
+#include "logic/forward_headers.h"
+#include "request_context.h"
+#include "response_headers.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
 

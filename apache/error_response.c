@@ -17,9 +17,11 @@
 #include <mod_core.h>
 #include <apr_strings.h>
 
-#include "orthanc_proxy.h"
-#include "json_error.h"
-#include "path_canon.h"
+#include "logic/json_error.h"
+#include "logic/path_canon.h"
+#include "cors.h"
+#include "error_response.h"
+#include "request_context.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
 
@@ -42,7 +44,10 @@ static const char *raw_path(request_rec *r)
 
 static const op_mapping *mapping_of(request_rec *r, const op_request *req)
 {
-    return req ? req->mapping : op_find_mapping_for_uri(r, raw_path(r));
+    op_prefix_match how;
+    return req ? req->mapping
+               : op_mapping_by_uri(op_server_conf_get(r->server), raw_path(r),
+                                   &how);
 }
 
 /* Apache rejects some malformed paths before any module sees them; say

@@ -17,9 +17,10 @@
 #include <apr_strings.h>
 
 #include "mod_proxy.h"
-#include "orthanc_proxy.h"
-#include "forward_headers.h"
-#include "header_names.h"
+#include "logic/forward_headers.h"
+#include "logic/header_names.h"
+#include "backend_request.h"
+#include "request_context.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
 

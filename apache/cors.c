@@ -18,9 +18,10 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-#include "orthanc_proxy.h"
-#include "access_rules.h"
-#include "cors_policy.h"
+#include "logic/access_rules.h"
+#include "logic/cors_policy.h"
+#include "cors.h"
+#include "request_context.h"
 
 #define PREFLIGHT_MAX_AGE "600"
 
@@ -68,7 +69,7 @@ static const char *allowed_origin(const request_rec *r, const op_dir_conf *conf)
     return op_cors_origin_allowed(conf->cors_origins, origin) ? origin : NULL;
 }
 
-int op_is_preflight(const request_rec *r)
+static int is_preflight(const request_rec *r)
 {
     return strcmp(r->method, "OPTIONS") == 0
            && apr_table_get(r->headers_in, "Origin")
@@ -77,7 +78,15 @@ int op_is_preflight(const request_rec *r)
 
 int op_cors_allows_preflight(const request_rec *r)
 {
-    return op_is_preflight(r) && allowed_origin(r, op_dir_conf_get(r)) != NULL;
+    return is_preflight(r) && allowed_origin(r, op_dir_conf_get(r)) != NULL;
+}
+
+/* Browsers send CORS preflights without credentials: they are answered
+ * without authentication, and say no more than the configuration. */
+int op_cors_admit_preflight(request_rec *r)
+{
+    const op_request *req = op_request_get(r);
+    return req && req->action == OP_ACTION_PREFLIGHT ? OK : DECLINED;
 }
 
 void op_cors_add_response_headers(request_rec *r)

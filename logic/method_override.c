@@ -3,22 +3,19 @@
  */
 #include "method_override.h"
 #include "header_names.h"
+#include "hex.h"
 
 #include <string.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-/* Orthanc's hexadecimal digit, including its reading of the letters that
- * are not hexadecimal: all but a-f are read as if upper case. */
+/* Orthanc's hexadecimal digit, for a letter or digit C: the usual value,
+ * and for the letters that are not hexadecimal, Orthanc's reading of them
+ * as if they were upper-case digits beyond F ('G' is 16, 'v' is 63). */
 static int orthanc_hex_value(unsigned char c)
 {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return c - 'A' + 10;
+    int value = op_hex_value(c);
+    return value >= 0 ? value : c - 'A' + 10;
 }
 
 char *op_orthanc_query_decode(apr_pool_t *p, const char *text, apr_size_t len)

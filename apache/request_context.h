@@ -1,0 +1,93 @@
+/*
+ * request_context.h - what the request-time parts of mod_orthanc_proxy
+ * share: the configuration records, the per-request record, and the few
+ * functions that read them or refuse a request.
+ *
+ * This layer sits below every Apache-facing part and above logic/: it calls
+ * none of the parts that use it, so the picture of who calls whom has no
+ * cycle (README.md, "Architecture"; tests/static/layering.sh checks it).
+ */
+#ifndef ORTHANC_PROXY_REQUEST_CONTEXT_H
+#define ORTHANC_PROXY_REQUEST_CONTEXT_H
+
+#include <httpd.h>
+#include <http_config.h>
+
+#include "logic/access_rules.h"
+#include "logic/directive_args.h"
+#include "logic/path_canon.h"
+
+/* The module record (mod_orthanc_proxy.c): the key under which httpd keeps
+ * the module's configuration and per-request data. */
+extern module AP_MODULE_DECLARE_DATA orthanc_proxy_module;
+
+/* One OrthancProxy directive. */
+typedef struct {
+    op_prefix   prefix;
+    op_backend  backend;
+    const char *defined_at;   /* "file:line", for configuration messages */
+} op_mapping;
+
+/* Per server and virtual host. */
+typedef struct {
+    /* op_mapping *, own ones first, then those inherited from the main server */
+    apr_array_header_t *mappings;
+} op_server_conf;
+
+/* Per directory (server defaults and <Location>); every field can be
+ * left unset so that an enclosing section's value applies. */
+typedef struct {
+    op_level level;                /* OrthancProxyAccess */
+    apr_array_header_t *rules;     /* op_rule: enclosing sections' first */
+    int credentials_set;
+    const char *authorization;     /* "Basic ..." for Orthanc, NULL if off */
+    const char *credentials_user;  /* named in logs; never the password */
+    int user_header_set;
+    const char *user_header;       /* OrthancProxyUserHeader, NULL if off */
+    int encoded_body;              /* OrthancProxyAllowEncodedBody: -1 unset */
+    int cors_set;
+    apr_array_header_t *cors_origins; /* OrthancProxyCORS, NULL if off */
+} op_dir_conf;
+
+typedef enum {
+    OP_ACTION_PROXY,          /* hand over to mod_proxy */
+    OP_ACTION_REDIRECT,       /* "/prefix" -> "/prefix/" */
+    OP_ACTION_PREFLIGHT       /* a CORS preflight, answered here */
+} op_action;
+
+/* What the module learnt about one request it owns. */
+typedef struct {
+    const op_mapping *mapping;
+    op_action   action;
+    op_path     path;           /* Orthanc's reading of the whole path */
+    const char *orthanc_path;   /* decoded, below the prefix: "/patients" */
+    const char *backend_path;   /* encoded, below the prefix, on the wire */
+    const char *public_host;    /* host[:port] the client asked for */
+    /* Set when the module refuses the request; read by the error body. */
+    const char *reason;
+    const char *rule;
+} op_request;
+
+op_server_conf *op_server_conf_get(const server_rec *s);
+const op_dir_conf *op_dir_conf_get(const request_rec *r);
+
+/* The request's record; NULL when no mapping owns the request. */
+op_request *op_request_get(const request_rec *r);
+
+/* Gives R a fresh record owned by MAPPING (every other field zero). */
+op_request *op_request_attach(request_rec *r, const op_mapping *mapping);
+
+/* The mapping with the longest prefix that covers the request, read as
+ * Apache reads URI (op_uri_match_prefix) or as Orthanc reads PATH
+ * (op_path_match_prefix); NULL if none.  *HOW says how it matched. */
+const op_mapping *op_mapping_by_uri(const op_server_conf *conf,
+                                    const char *uri, op_prefix_match *how);
+const op_mapping *op_mapping_by_path(const op_server_conf *conf,
+                                     const op_path *path, op_prefix_match *how);
+
+/* Records why REQ is refused (read by the JSON error body), logs it and
+ * returns STATUS, for the hook to return. */
+int op_refuse(request_rec *r, op_request *req, int status,
+              const char *reason, const char *rule);
+
+#endif
