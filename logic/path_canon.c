@@ -2,24 +2,11 @@
  * path_canon.c - a request path as Orthanc will route it (see path_canon.h).
  */
 #include "path_canon.h"
+#include "hex.h"
 
 #include <string.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
-
-static int hex_digit_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 /* How a byte of the path is read: refused, or taken as it is.  RAW says
  * whether it came as itself or from an escape: civetweb refuses a request
@@ -61,8 +48,8 @@ static op_path_status decode(apr_pool_t *p, const char *raw, apr_size_t len,
             if (len - i < 3) {
                 return OP_PATH_BAD_ESCAPE;
             }
-            high = hex_digit_value((unsigned char)raw[i + 1]);
-            low = hex_digit_value((unsigned char)raw[i + 2]);
+            high = op_hex_value((unsigned char)raw[i + 1]);
+            low = op_hex_value((unsigned char)raw[i + 2]);
             if (high < 0 || low < 0) {
                 return OP_PATH_BAD_ESCAPE;
             }

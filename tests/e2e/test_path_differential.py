@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from harness import Orthanc, raw_request, status_of
+from harness import parse_responses, raw_request
 import path_targets
 
 COUNT = int(os.environ.get("OP_DIFF_TARGETS", "400"))
@@ -58,16 +58,12 @@ PREFIX = "/orthanc"
 
 
 @pytest.fixture(scope="module")
-def oracle(module_dir):
-    workdir = os.path.join(module_dir, "oracle")
-    os.makedirs(workdir, exist_ok=True)
-    script = os.path.join(workdir, "oracle.lua")
+def oracle(module_dir, make_module_orthanc):
+    script = os.path.join(module_dir, "oracle.lua")
     with open(script, "w") as f:
         f.write(ORACLE_FILTER)
-    server = Orthanc(module_dir, name="oracle", dicomweb=True,
-                     settings={"LuaScripts": [script]}).start()
-    yield server
-    server.stop()
+    return make_module_orthanc(name="oracle",
+                               settings={"LuaScripts": [script]})
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +88,9 @@ def request_bytes(method, target, headers, tag):
 
 
 def send(port, data):
-    raw = raw_request(port, data, timeout=10)
-    return status_of(raw), raw.partition(b"\r\n\r\n")[2]
+    """(status, body) of the answer; (None, b"") when there is none."""
+    responses = parse_responses(raw_request(port, data, timeout=10))
+    return (responses[0][0], responses[0][2]) if responses else (None, b"")
 
 
 def oracle_records(server, tags):
