@@ -36,6 +36,7 @@
 #include "apache/directives.h"
 #include "apache/error_response.h"
 #include "apache/forwarding.h"
+#include "apache/httpd_check.h"
 #include "apache/local_handler.h"
 #include "apache/proxy_bridge.h"
 #include "apache/response_headers.h"
@@ -81,6 +82,7 @@ static void register_hooks(apr_pool_t *p)
     static const char *const after_rewrite[] = { "mod_rewrite.c", NULL };
     static const char *const before_proxy[] = { "mod_proxy.c", NULL };
 
+    ap_hook_check_config(op_check_httpd_version, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_config(op_check_backends, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_translate_name(op_map_request, NULL, before_proxy,
                                APR_HOOK_FIRST);
