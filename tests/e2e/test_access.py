@@ -8,6 +8,7 @@ its status.
 
 import gzip
 import os
+import pwd
 import subprocess
 
 import pytest
@@ -220,12 +221,33 @@ def test_credentials_from_a_root_only_file(orthanc, make_apache, workdir):
                          f"OrthancProxyCredentials {USER} file:{secret}")
     assert requests.get(apache.url + "/orthanc/system").status_code == 200
 
-    os.chmod(secret, 0o644)
+    for mode in (0o644, 0o640, 0o620, 0o604, 0o610):
+        os.chmod(secret, mode)
+        apache = make_apache(f"OrthancProxy /orthanc/ {orthanc.url}/\n"
+                             f"OrthancProxyCredentials {USER} file:{secret}",
+                             start=False)
+        status, output = apache.configtest()
+        assert status != 0 and f"chmod 600 {secret}" in output, oct(mode)
+        assert f"mode {mode:04o}" in output
+        assert PASSWORD not in output
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown")
+def test_a_password_file_owned_by_another_user_is_refused(orthanc, make_apache,
+                                                           workdir):
+    """As ssh refuses a private key another user could have written, the
+    module refuses a password file root does not own (Apache reads it as
+    root, before it switches user)."""
+    secret = os.path.join(workdir, "orthanc.secret")
+    with open(secret, "w") as f:
+        f.write(PASSWORD + "\n")
+    os.chmod(secret, 0o600)
+    os.chown(secret, pwd.getpwnam("nobody").pw_uid, -1)
     apache = make_apache(f"OrthancProxy /orthanc/ {orthanc.url}/\n"
                          f"OrthancProxyCredentials {USER} file:{secret}",
                          start=False)
     status, output = apache.configtest()
-    assert status != 0 and "chmod 600" in output
+    assert status != 0 and f"chown root {secret}" in output
     assert PASSWORD not in output
 
 
