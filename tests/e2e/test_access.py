@@ -342,6 +342,8 @@ def test_encoded_bodies_are_refused_unless_allowed(orthanc, levels, make_apache)
     b"Content-Length: 5\r\nContent-Length: 5\r\n",
     b"Content-Length: 5\r\nContent-Length: 6\r\n",
     b"Transfer-Encoding: gzip, chunked\r\n",
+    b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n",
+    b"Connection: close\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n",
 ])
 def test_ambiguous_framing_is_refused_before_orthanc(orthanc, levels, headers):
     before = len(orthanc.seen_requests())
@@ -352,3 +354,16 @@ def test_ambiguous_framing_is_refused_before_orthanc(orthanc, levels, headers):
     assert status_of(raw) == 400, raw[:300]
     assert b"application/json" in raw
     assert len(orthanc.seen_requests()) == before
+
+
+@pytest.mark.parametrize("connection", [b"", b"Connection: close\r\n",
+                                        b"Connection: keep-alive\r\n"])
+def test_a_chunked_body_alone_is_forwarded(orthanc, levels, connection):
+    """Chunked without Content-Length is fine, whatever Connection says."""
+    raw = raw_request(levels.port,
+                      b"POST /modify/tools/find HTTP/1.1\r\n"
+                      b"Host: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+                      + connection + b"\r\n"
+                      b"1e\r\n{\"Level\":\"Patient\",\"Query\":{}}\r\n"
+                      b"0\r\n\r\n", timeout=2)
+    assert status_of(raw) == 200, raw[:300]
