@@ -212,6 +212,40 @@ def test_the_browsers_credentials_never_reach_orthanc(orthanc, levels):
         assert PASSWORD not in text
 
 
+def test_the_browsers_authorization_never_reaches_orthanc_without_credentials(
+        make_orthanc, make_apache):
+    """Without OrthancProxyCredentials the proxy sends no Authorization at
+    all: the browser's own is removed, not passed on."""
+    open_orthanc = make_orthanc(name="open", record=True)
+    apache = make_apache(f"OrthancProxy /orthanc/ {open_orthanc.url}/\n")
+    r = requests.get(apache.url + "/orthanc/system", auth=("mallory", "guess"))
+    assert r.status_code == 200
+    seen = [s for s in open_orthanc.seen_requests()
+            if s["uri"] == "/system"][-1]
+    assert "authorization" not in seen["headers"]
+    assert seen["username"] == ""
+    assert "mallory" not in str(seen)
+
+
+def test_mod_info_does_not_show_the_password(orthanc, make_apache):
+    """mod_info's page lists every directive with its arguments: the
+    password of OrthancProxyCredentials is not among them."""
+    apache = make_apache(f"""
+OrthancProxy /orthanc/ {orthanc.url}/
+{CREDENTIALS}
+<Location /server-info>
+    SetHandler server-info
+</Location>
+""", extra_modules=["info"])
+    assert requests.get(apache.url + "/orthanc/system").status_code == 200
+    for query in ("config", "", "list", "mod_orthanc_proxy.c"):
+        page = requests.get(apache.url + "/server-info?" + query).text
+        assert PASSWORD not in page, query
+    page = requests.get(apache.url + "/server-info?config").text
+    assert "OrthancProxyCredentials" in page
+    assert "(password hidden)" in page
+
+
 def test_credentials_from_a_root_only_file(orthanc, make_apache, workdir):
     secret = os.path.join(workdir, "orthanc.secret")
     with open(secret, "w") as f:
