@@ -28,5 +28,6 @@ Suite *pattern_suite(void);
 Suite *route_table_suite(void);
 Suite *access_rules_suite(void);
 Suite *cors_policy_suite(void);
+Suite *route_class_suite(void);
 
 #endif
