@@ -23,12 +23,15 @@
  */
 #include <httpd.h>
 #include <http_config.h>
+#include <http_log.h>
 #include <apr_strings.h>
 
 #include "mod_proxy.h"
 #include "balancer_setup.h"
 #include "member_routing.h"
 #include "request_context.h"
+
+APLOG_USE_MODULE(orthanc_proxy);
 
 /* Without a health check, how long a member that failed to connect is
  * left out. */
@@ -138,4 +141,50 @@ const char *op_setup_balancer(apr_pool_t *p, const op_mapping *mapping,
         apply_member_defaults(member);
     }
     return mapping->writer_route ? pin_writer(p, mapping, balancer) : NULL;
+}
+
+static proxy_balancer *balancer_named(const request_rec *r, const char *url)
+{
+    module *proxy = ap_find_linked_module("mod_proxy.c");
+    proxy_server_conf *conf;
+    int i;
+
+    if (proxy == NULL) {
+        return NULL;
+    }
+    conf = ap_get_module_config(r->server->module_config, proxy);
+    for (i = 0; i < conf->balancers->nelts; i++) {
+        proxy_balancer *balancer = &APR_ARRAY_IDX(conf->balancers, i,
+                                                  proxy_balancer);
+        apr_size_t n = strlen(balancer->s->name);
+        if (strncasecmp(url, balancer->s->name, n) == 0
+            && (url[n] == '/' || url[n] == '\0')) {
+            return balancer;
+        }
+    }
+    return NULL;
+}
+
+void op_member_dropped_request(request_rec *r, const op_mapping *mapping)
+{
+    const char *name = apr_table_get(r->subprocess_env, "BALANCER_WORKER_NAME");
+    proxy_balancer *balancer = balancer_named(r, mapping->backend.url);
+    int i;
+
+    if (name == NULL || balancer == NULL) {
+        return;
+    }
+    for (i = 0; i < balancer->workers->nelts; i++) {
+        proxy_worker *member = APR_ARRAY_IDX(balancer->workers, i,
+                                             proxy_worker *);
+        if (strcmp(member->s->name_ex, name) == 0
+            && !(member->s->status & PROXY_WORKER_IGNORE_ERRORS)) {
+            member->s->status |= PROXY_WORKER_IN_ERROR;
+            member->s->error_time = apr_time_now();
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "member %s of %s put "
+                          "in error for %" APR_TIME_T_FMT " ms", name,
+                          balancer->s->name,
+                          apr_time_as_msec(member->s->retry));
+        }
+    }
 }

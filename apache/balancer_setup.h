@@ -15,4 +15,10 @@
 const char *op_setup_balancer(apr_pool_t *p, const op_mapping *mapping,
                               proxy_balancer *balancer);
 
+/* The member of MAPPING's balancer that served R (BALANCER_WORKER_NAME)
+ * dropped it before answering: it is put in error, as mod_proxy does with
+ * a member it cannot connect to, so that the balancer leaves it out until
+ * its retry time passes or its health check passes. */
+void op_member_dropped_request(request_rec *r, const op_mapping *mapping);
+
 #endif

@@ -23,6 +23,7 @@
 
 #include "mod_proxy.h"
 #include "logic/route_class.h"
+#include "idempotent_retry.h"
 #include "member_routing.h"
 #include "request_context.h"
 
@@ -52,7 +53,12 @@ int op_route_to_member(request_rec *r)
 
     if (req == NULL || req->action != OP_ACTION_PROXY || req->reason
         || r->proxyreq != PROXYREQ_REVERSE
-        || req->mapping->writer_route == NULL || req->client_cookies) {
+        || req->mapping->backend.kind != OP_BACKEND_BALANCER
+        || req->client_cookies) {
+        return DECLINED;
+    }
+    op_guard_idempotent_request(r);
+    if (req->mapping->writer_route == NULL) {
         return DECLINED;
     }
     route_class = op_route_classify(r->method, &req->path,
@@ -88,7 +94,8 @@ static int restore_for_orthanc(request_rec *r)
     return OK;
 }
 
-/* Runs once mod_proxy is done with the request, whatever happened. */
+/* Runs once mod_proxy is done with the request, whatever happened: the
+ * client's cookies come back before a GET a member dropped is asked again. */
 static int restore_for_apache(int *status, request_rec *r)
 {
     op_request *req = op_request_get(r);
@@ -97,11 +104,12 @@ static int restore_for_apache(int *status, request_rec *r)
         put_back_cookies(r->headers_in, req);
         req->client_cookies = NULL;
     }
-    return DECLINED;
+    return op_retry_dropped_request(status, r) ? OK : DECLINED;
 }
 
 void op_register_member_routing(void)
 {
+    op_register_idempotent_retry();
     APR_OPTIONAL_HOOK(proxy, fixups, restore_for_orthanc, NULL, NULL,
                       APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(proxy, request_status, restore_for_apache, NULL, NULL,

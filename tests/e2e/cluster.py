@@ -195,7 +195,7 @@ def manager_members(apache_url, balancer="pacs", path="/balancer-manager"):
     for row in re.findall(r"<tr>\s*<td><a href=[^>]*>([^<]+)</a></td>(.*?)</tr>",
                           page, re.S):
         cells = re.findall(r"<td>(.*?)</td>", row[1], re.S)
-        members[row[0].rstrip("/")] = cells
+        members[row[0]] = cells
     return nonce, members
 
 
