@@ -28,7 +28,6 @@
 
 #include "mod_proxy.h"
 #include "balancer_setup.h"
-#include "member_routing.h"
 #include "request_context.h"
 
 APLOG_USE_MODULE(orthanc_proxy);

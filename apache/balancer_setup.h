@@ -10,6 +10,10 @@
 #include "mod_proxy.h"
 #include "request_context.h"
 
+/* The name of the sticky session mod_proxy_balancer reads the module's pin
+ * from (member_routing.c). */
+#define OP_PIN_COOKIE "ORTHANC_PROXY_ROUTE"
+
 /* Sets up BALANCER for MAPPING (members' defaults, the writer's sticky
  * route); returns NULL, or what is wrong for the configtest message. */
 const char *op_setup_balancer(apr_pool_t *p, const op_mapping *mapping,

@@ -19,7 +19,7 @@
 #include "logic/directive_args.h"
 #include "logic/route_table.h"
 #include "directives.h"
-#include "member_routing.h"
+#include "balancer_setup.h"
 #include "proxy_bridge.h"
 #include "request_context.h"
 

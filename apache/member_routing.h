@@ -6,9 +6,6 @@
 
 #include <httpd.h>
 
-/* The name of the sticky session mod_proxy_balancer reads the pin from. */
-#define OP_PIN_COOKIE "ORTHANC_PROXY_ROUTE"
-
 /* fixups, after the module's own checks: pins a request that changes state
  * or names a job to the mapping's writer, and lets the balancer choose
  * for the others. */
