@@ -334,7 +334,7 @@ class Load:
             else:
                 path = f"/instances/{self.previews[i % len(self.previews)]}/preview"
             try:
-                r = session.get(self.base + path, timeout=60)
+                r = self._get(session, path)
                 outcome = r.status_code
                 ok = outcome == 200
             except requests.RequestException as e:
@@ -345,6 +345,21 @@ class Load:
             if ok is False:
                 self.counts[kind]["failed"] += 1
                 self.failures.append((time.time(), kind, outcome))
+
+    def _get(self, session, path):
+        """A GET as browsers send it: when a kept-alive connection is closed
+        before any byte of the answer (the server closed it while idle, as
+        Apache's graceful restart does with idle connections), the request
+        is sent again once on a new connection (RFC 9112, 9.3.1).  Counted
+        apart."""
+        try:
+            return session.get(self.base + path, timeout=60)
+        except requests.ConnectionError as e:
+            if "without response" not in str(e) and "reset by peer" not in str(e):
+                raise
+            with self.lock:
+                self.counts["GET"]["resent by the client"] += 1
+            return session.get(self.base + path, timeout=60)
 
     def _run(self, offset):
         session = requests.Session()
