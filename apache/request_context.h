@@ -26,6 +26,11 @@ typedef struct {
     op_prefix   prefix;
     op_backend  backend;
     const char *defined_at;   /* "file:line", for configuration messages */
+    /* writer=ROUTE on a balancer: the member that takes every request that
+     * changes state or names a job (member_routing.c), NULL if none; and
+     * the sticky-session cookie that pins a request to it. */
+    const char *writer_route;
+    const char *writer_pin;
 } op_mapping;
 
 /* Per server and virtual host. */
@@ -66,6 +71,9 @@ typedef struct {
     /* Set when the module refuses the request; read by the error body. */
     const char *reason;
     const char *rule;
+    /* The client's Cookie headers while the balancer reads the module's
+     * pin in their place (member_routing.c); NULL when not routed. */
+    apr_array_header_t *client_cookies;
 } op_request;
 
 op_server_conf *op_server_conf_get(const server_rec *s);

@@ -8,7 +8,7 @@ set -eu
 PACKAGES="
   gcc make autoconf automake libtool pkg-config
   apache2 apache2-dev apache2-utils check
-  orthanc orthanc-dicomweb
+  orthanc orthanc-dicomweb orthanc-postgresql postgresql
   python3 python3-pytest python3-requests python3-pydicom
   curl ca-certificates
   cppcheck valgrind clang libclang-rt-14-dev

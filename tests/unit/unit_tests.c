@@ -51,6 +51,7 @@ int main(void)
     srunner_add_suite(runner, access_rules_suite());
     srunner_add_suite(runner, cors_policy_suite());
     srunner_add_suite(runner, httpd_version_suite());
+    srunner_add_suite(runner, route_class_suite());
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);

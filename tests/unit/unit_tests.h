@@ -29,5 +29,6 @@ Suite *route_table_suite(void);
 Suite *access_rules_suite(void);
 Suite *cors_policy_suite(void);
 Suite *httpd_version_suite(void);
+Suite *route_class_suite(void);
 
 #endif
