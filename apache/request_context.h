@@ -66,6 +66,9 @@ typedef struct {
     /* Set when the module refuses the request; read by the error body. */
     const char *reason;
     const char *rule;
+    /* Set when mod_proxy's failure to reach Orthanc has a known cause
+     * (backend_request.c); the error body and its log line give it. */
+    const char *backend_error;
 } op_request;
 
 op_server_conf *op_server_conf_get(const server_rec *s);

@@ -111,7 +111,9 @@ pid {self.workdir}/nginx.pid;
 error_log {self.error_log_path} info;
 events {{ worker_connections 256; }}
 http {{
-    access_log {self.access_log_path};
+    # The client certificate's subject, when one was sent.
+    log_format tls '$remote_addr "$request" $status "$ssl_client_s_dn"';
+    access_log {self.access_log_path} tls;
     client_body_temp_path {self.workdir}/body;
     proxy_temp_path {self.workdir}/proxy;
     fastcgi_temp_path {self.workdir}/fastcgi;
