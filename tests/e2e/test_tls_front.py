@@ -25,7 +25,7 @@ import requests
 import big_dicom
 import curl_client
 from harness import SAMPLE_DIR, free_port
-from tls import CertificateAuthority
+from tls import FRONT_MODULES, CertificateAuthority, front_vhost
 
 TIMEOUT = 120
 SAMPLES = ("CT_small.dcm", "MR_small.dcm")
@@ -42,16 +42,7 @@ def ca(module_dir):
 
 def front_config(tls_port, certificate, backend_url):
     """Clear text on {port} (h2c too), TLS on TLS_PORT (h2 too)."""
-    return f"""
-Protocols h2c http/1.1
-Listen 127.0.0.1:{tls_port}
-<VirtualHost 127.0.0.1:{tls_port}>
-    ServerName localhost
-    SSLEngine on
-    SSLCertificateFile {certificate.cert}
-    SSLCertificateKeyFile {certificate.key}
-    Protocols h2 http/1.1
-</VirtualHost>
+    return "Protocols h2c http/1.1\n" + front_vhost(tls_port, certificate) + f"""
 OrthancProxy /orthanc/ {backend_url}/ timeout=300
 OrthancProxy /small/ {backend_url}/
 <Location /small/>
@@ -74,9 +65,6 @@ class Front:
     def request(self, transport, path, workdir, **kwargs):
         return curl_client.request(transport, self.port_for(transport), path,
                                    workdir, cacert=self.cacert, **kwargs)
-
-
-FRONT_MODULES = ["ssl", "http2", "socache_shmcb"]
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ import requests
 
 import big_dicom
 from harness import free_port
-from tls import CertificateAuthority
+from tls import FRONT_MODULES, CertificateAuthority, front_vhost
 
 SIZE = int(os.environ.get("OP_TLS_STREAMING_BYTES", 200_000_000))
 MEMORY_BOUND_KIB = 64 * 1024
@@ -46,20 +46,12 @@ def ca(module_dir):
 def front(orthanc, make_module_apache, ca):
     certificate = ca.issue("localhost")
     tls_port = free_port()
-    apache = make_module_apache(f"""
-Listen 127.0.0.1:{tls_port}
-<VirtualHost 127.0.0.1:{tls_port}>
-    ServerName localhost
-    SSLEngine on
-    SSLCertificateFile {certificate.cert}
-    SSLCertificateKeyFile {certificate.key}
-    Protocols h2 http/1.1
-</VirtualHost>
+    apache = make_module_apache(front_vhost(tls_port, certificate) + f"""
 OrthancProxy /orthanc/ {orthanc.url}/ timeout=600
 <Location /orthanc/>
     LimitRequestBody 4000000000
 </Location>
-""", extra_modules=["ssl", "http2", "socache_shmcb"])
+""", extra_modules=FRONT_MODULES)
     apache.tls_port = tls_port
     apache.cacert = ca.cert
     return apache

@@ -84,6 +84,26 @@ def _slug(name):
     return "".join(c if c.isalnum() else "-" for c in name).strip("-")
 
 
+# What an Apache with a TLS front loads besides harness.BASE_MODULES.
+FRONT_MODULES = ["ssl", "http2", "socache_shmcb"]
+
+
+def front_vhost(tls_port, certificate):
+    """Apache configuration: a TLS virtual host for localhost on
+    127.0.0.1:TLS_PORT with CERTIFICATE, offering h2 and http/1.1 (ALPN).
+    The main server's mappings apply to it."""
+    return f"""
+Listen 127.0.0.1:{tls_port}
+<VirtualHost 127.0.0.1:{tls_port}>
+    ServerName localhost
+    SSLEngine on
+    SSLCertificateFile {certificate.cert}
+    SSLCertificateKeyFile {certificate.key}
+    Protocols h2 http/1.1
+</VirtualHost>
+"""
+
+
 class Nginx:
     """A TLS terminator on https://localhost:PORT/ in front of BACKEND_URL
     (http://127.0.0.1:N), with CERTIFICATE; CLIENT_CA makes it require a

@@ -14,9 +14,10 @@ function playwright() {
   return require(path.resolve(where));
 }
 
-async function launch(profileDir) {
+async function launch(profileDir, options = {}) {
   const { chromium } = playwright();
   return chromium.launchPersistentContext(profileDir, {
+    ...options,
     executablePath: process.env.OP_CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: [
