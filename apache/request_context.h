@@ -74,6 +74,9 @@ typedef struct {
     /* The client's Cookie headers while the balancer reads the module's
      * pin in their place (member_routing.c); NULL when not routed. */
     apr_array_header_t *client_cookies;
+    /* Set when mod_proxy's failure to reach Orthanc has a known cause
+     * (backend_request.c); the error body and its log line give it. */
+    const char *backend_error;
 } op_request;
 
 op_server_conf *op_server_conf_get(const server_rec *s);

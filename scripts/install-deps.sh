@@ -13,8 +13,9 @@ PACKAGES="
   curl ca-certificates
   cppcheck valgrind clang libclang-rt-14-dev
   chromium
+  openssl nginx nghttp2-client
 "
-EXTRA_PACKAGES="wrk nghttp2-client"
+EXTRA_PACKAGES="wrk"
 
 if [ "${1:-}" = "--extra" ]; then
     PACKAGES="$PACKAGES $EXTRA_PACKAGES"
@@ -27,6 +28,13 @@ for package in $PACKAGES; do
         missing="$missing $package"
     fi
 done
+
+# node and npm (scripts/install-js.sh, the browser tests): the machine's own
+# Node.js if it has one (it may come from elsewhere than Debian and provide
+# npm itself), else Debian's.
+if ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 
 if [ -z "$missing" ]; then
     echo "install-deps: every package is installed"

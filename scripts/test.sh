@@ -8,6 +8,9 @@ set -eu
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+# The OHIF Viewer, dicomweb-client and playwright-core, pinned, into a
+# cache outside the repository (fetched once).
+scripts/install-js.sh
 autoreconf -fi
 ./configure --enable-werror
 make -j"$(nproc)"
