@@ -43,6 +43,7 @@ if [ -z "$tarball" ]; then
     # make dist there.
     echo "build-deb: making the release tarball from a copy of $top"
     mkdir "$work/tree"
+    # shellcheck disable=SC2016
     (cd "$top" && git ls-files -z --cached --others --exclude-standard \
         | xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh \
         | tar -cf - --null -T -) | tar -xf - -C "$work/tree"
