@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs, from Debian's archive, what building, testing and the demo need.
+# Installs, from Debian's archive, what building, testing and the demo need
+# (and building and testing the Debian package: debhelper ... mmdebstrap).
 # Only missing packages are installed; nothing is configured or started.
 #   scripts/install-deps.sh            build + tests + demo
 #   scripts/install-deps.sh --extra    also the fuzzing and benchmark tools
@@ -14,6 +15,7 @@ PACKAGES="
   cppcheck valgrind clang libclang-rt-14-dev
   chromium
   openssl nginx nghttp2-client
+  debhelper dpkg-dev lintian mmdebstrap gpg
 "
 EXTRA_PACKAGES="wrk"
 
