@@ -78,7 +78,10 @@ def httpd_env(env=None):
         # One runtime (clang's) for both: the last log_path it parses wins,
         # so both name the same files, DIR/sanitizer.PID.
         log_path = f"log_path={log_dir}/{SANITIZER_REPORT_PREFIX[:-1]}"
-        env["ASAN_OPTIONS"] = ":".join(ASAN_OPTIONS + [log_path])
+        # OP_ASAN_OPTIONS adds to (or overrides) the options above, e.g.
+        # detect_stack_use_after_return=1.
+        extra = [o for o in os.environ.get("OP_ASAN_OPTIONS", "").split(":") if o]
+        env["ASAN_OPTIONS"] = ":".join(ASAN_OPTIONS + [log_path] + extra)
         env["UBSAN_OPTIONS"] = ":".join(UBSAN_OPTIONS + [log_path])
     return env
 
