@@ -17,6 +17,10 @@
  * keeps its own semantics), never a request with a body, never after a
  * timeout (a slow answer asked twice costs twice), never twice.
  */
+/* Before APR's headers: without offsetof, APR_BRIGADE_SENTINEL takes a
+ * member address through a null pointer (see error_response.c). */
+#include <stddef.h>
+
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
