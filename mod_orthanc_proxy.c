@@ -17,8 +17,9 @@
  *                                               CORS preflights
  *   check_config        apache/proxy_bridge.c   every mapping has its worker
  *
- * plus mod_proxy's own hooks (apache/backend_request.c) and the filters of
- * apache/error_response.c, apache/response_headers.c, apache/body_limit.c.
+ * plus mod_proxy's own hooks (apache/backend_request.c), the filters of
+ * apache/error_response.c, apache/response_headers.c, apache/body_limit.c,
+ * and the "Require orthanc-access" provider (apache/authz_provider.c).
  * mod_proxy does the proxying itself; apache/proxy_bridge.c is the only
  * part that knows its structures, and nothing links against its symbols,
  * so the module loads before or after mod_proxy.  README.md, section
@@ -28,6 +29,7 @@
 #include <http_config.h>
 #include <http_request.h>
 
+#include "apache/authz_provider.h"
 #include "apache/backend_request.h"
 #include "apache/body_limit.h"
 #include "apache/config.h"
@@ -95,6 +97,7 @@ static void register_hooks(apr_pool_t *p)
     op_register_error_response();
     op_register_response_headers();
     op_register_body_limit();
+    op_register_authz_provider(p);
 }
 
 AP_DECLARE_MODULE(orthanc_proxy) = {

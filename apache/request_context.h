@@ -66,6 +66,10 @@ typedef struct {
     /* Set when the module refuses the request; read by the error body. */
     const char *reason;
     const char *rule;
+    /* Why a Require orthanc-access line said no (authz_provider.c), kept
+     * until Apache's authorization has decided. */
+    struct op_authz_denial *authz_denial;
+    int admitted;               /* Apache's access control let it through */
 } op_request;
 
 op_server_conf *op_server_conf_get(const server_rec *s);
