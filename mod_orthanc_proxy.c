@@ -15,11 +15,13 @@
  *                                               what mod_proxy sends
  *   handler             apache/local_handler.c  the "/prefix" redirect and
  *                                               CORS preflights
+ *   handler             apache/status_page.c    SetHandler orthanc-proxy-status
  *   check_config        apache/proxy_bridge.c   every mapping has its worker
  *
  * plus mod_proxy's own hooks (apache/backend_request.c), the filters of
  * apache/error_response.c, apache/response_headers.c, apache/body_limit.c,
- * and the "Require orthanc-access" provider (apache/authz_provider.c).
+ * the "Require orthanc-access" provider (apache/authz_provider.c) and the
+ * status page's counters (apache/status_counters.c).
  * mod_proxy does the proxying itself; apache/proxy_bridge.c is the only
  * part that knows its structures, and nothing links against its symbols,
  * so the module loads before or after mod_proxy.  README.md, section
@@ -41,6 +43,8 @@
 #include "apache/local_handler.h"
 #include "apache/proxy_bridge.h"
 #include "apache/response_headers.h"
+#include "apache/status_counters.h"
+#include "apache/status_page.h"
 #include "apache/translate.h"
 
 static const command_rec orthanc_proxy_cmds[] = {
@@ -93,11 +97,13 @@ static void register_hooks(apr_pool_t *p)
                             APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(op_prepare_forwarding, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_handler(op_local_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(op_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     op_register_backend_request_hooks();
     op_register_error_response();
     op_register_response_headers();
     op_register_body_limit();
     op_register_authz_provider(p);
+    op_register_status_counters();
 }
 
 AP_DECLARE_MODULE(orthanc_proxy) = {

@@ -16,6 +16,7 @@
 #include "logic/access_rules.h"
 #include "logic/directive_args.h"
 #include "logic/path_canon.h"
+#include "logic/traffic_counters.h"
 
 /* The module record (mod_orthanc_proxy.c): the key under which httpd keeps
  * the module's configuration and per-request data. */
@@ -26,6 +27,9 @@ typedef struct {
     op_prefix   prefix;
     op_backend  backend;
     const char *defined_at;   /* "file:line", for configuration messages */
+    /* In shared memory, set when Apache starts; NULL when nothing is
+     * counted (status_counters.c). */
+    op_traffic_counters *counters;
 } op_mapping;
 
 /* Per server and virtual host. */
