@@ -40,6 +40,7 @@
 #include "apache/directives.h"
 #include "apache/error_response.h"
 #include "apache/forwarding.h"
+#include "apache/httpd_check.h"
 #include "apache/local_handler.h"
 #include "apache/proxy_bridge.h"
 #include "apache/response_headers.h"
@@ -87,14 +88,17 @@ static void register_hooks(apr_pool_t *p)
     static const char *const after_rewrite[] = { "mod_rewrite.c", NULL };
     static const char *const before_proxy[] = { "mod_proxy.c", NULL };
 
+    ap_hook_check_config(op_check_httpd_version, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_config(op_check_backends, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_translate_name(op_map_request, NULL, before_proxy,
                                APR_HOOK_FIRST);
     ap_hook_translate_name(op_hand_over, after_rewrite, before_proxy,
                            APR_HOOK_FIRST);
     ap_hook_map_to_storage(op_skip_file_walk, NULL, NULL, APR_HOOK_FIRST);
+    /* After mod_authz_core's check of the Require lines that need no
+     * user (APR_HOOK_LAST), so that they still apply to preflights. */
     ap_hook_check_access_ex(op_cors_admit_preflight, NULL, NULL,
-                            APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
+                            APR_HOOK_REALLY_LAST, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(op_prepare_forwarding, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_handler(op_local_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(op_status_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -5,8 +5,9 @@
  *
  * Off unless set: the proxy's main use is the same origin.  Preflights are
  * answered here (Orthanc answers OPTIONS with 404) without authentication,
- * since browsers never send credentials with them, and only for a method the
- * access decision would allow on that path.  Responses to an allowed origin
+ * since browsers never send credentials with them, but after the host-based
+ * Require lines, and only for a method the access decision would allow on
+ * that path.  Responses to an allowed origin
  * carry the CORS headers, errors included, so that the application can read
  * the JSON reason.  "*" never goes with credentials.
  */
@@ -81,8 +82,13 @@ int op_cors_allows_preflight(const request_rec *r)
     return is_preflight(r) && allowed_origin(r, op_dir_conf_get(r)) != NULL;
 }
 
-/* Browsers send CORS preflights without credentials: they are answered
- * without authentication, and say no more than the configuration. */
+/* Browsers send CORS preflights without credentials.  This runs after
+ * mod_authz_core's own check of the Require lines that need no user: when
+ * those deny (Require ip, host, env, all denied), the preflight was refused
+ * before getting here.  It is reached only when the decision waits for a
+ * user, and then lets the preflight through without authentication, as
+ * credentials can never come with it.  Preflights say no more than the
+ * configuration (op_cors_answer_preflight). */
 int op_cors_admit_preflight(request_rec *r)
 {
     const op_request *req = op_request_get(r);

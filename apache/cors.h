@@ -14,7 +14,8 @@ const char *op_cmd_cors(cmd_parms *cmd, void *dconf, const char *args);
 /* A preflight from an origin the configuration allows. */
 int op_cors_allows_preflight(const request_rec *r);
 
-/* check_access_ex: preflights pass without authentication. */
+/* check_access_ex, after mod_authz_core: preflights that passed the
+ * Require lines needing no user skip authentication. */
 int op_cors_admit_preflight(request_rec *r);
 
 /* The CORS headers of a response to an allowed origin, errors included. */

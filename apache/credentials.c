@@ -9,9 +9,11 @@
  * The password is turned into the Authorization value once, at start-up,
  * and kept nowhere else: no message, log line or response repeats it.  A
  * password file is read while Apache still runs as root, so it can be
- * readable by root only; one readable by everybody is refused.
+ * private to root; one that ssh would refuse as a private key (open to its
+ * group or to others, or owned by another user) is refused.
  */
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <httpd.h>
 #include <http_config.h>
@@ -51,6 +53,41 @@ static int is_reserved(const char *name)
     return 0;
 }
 
+/* PERMS as chmod writes it: APR keeps each of user, group and others in
+ * its own hexadecimal digit. */
+static unsigned unix_mode(apr_fileperms_t perms)
+{
+    return ((perms >> 8) & 7) << 6 | ((perms >> 4) & 7) << 3 | (perms & 7);
+}
+
+/* The checks ssh makes of a private key: the file is private to its
+ * owner (no permission at all for its group or for others), and its owner
+ * is root or the user Apache starts as, who alone can have written it. */
+static const char *check_password_file(cmd_parms *cmd, const char *path,
+                                       const apr_finfo_t *info)
+{
+    const apr_fileperms_t shared = APR_FPROT_GREAD | APR_FPROT_GWRITE
+                                   | APR_FPROT_GEXECUTE | APR_FPROT_WREAD
+                                   | APR_FPROT_WWRITE | APR_FPROT_WEXECUTE;
+    uid_t starter = geteuid();
+
+    if (info->protection & shared) {
+        return apr_psprintf(cmd->pool, "the password file %s is open to its "
+                            "group or to others (mode %04o); make it private "
+                            "to its owner: chmod 600 %s", path,
+                            unix_mode(info->protection), path);
+    }
+    if (info->user != 0 && info->user != starter) {
+        return apr_psprintf(cmd->pool, "the password file %s belongs to uid "
+                            "%lu, who could have written it; it must belong "
+                            "to root%s: chown root %s", path,
+                            (unsigned long)info->user,
+                            starter == 0 ? ""
+                            : " or to the user Apache starts as", path);
+    }
+    return NULL;
+}
+
 static const char *read_password_file(cmd_parms *cmd, const char *path,
                                       const char **password)
 {
@@ -58,19 +95,19 @@ static const char *read_password_file(cmd_parms *cmd, const char *path,
     apr_file_t *file;
     char line[MAX_PASSWORD_LENGTH + 2];
     apr_size_t n;
+    const char *err;
 
     path = ap_server_root_relative(cmd->temp_pool, path);
     if (path == NULL
-        || apr_stat(&info, path, APR_FINFO_PROT | APR_FINFO_TYPE,
+        || apr_stat(&info, path,
+                    APR_FINFO_PROT | APR_FINFO_TYPE | APR_FINFO_OWNER,
                     cmd->temp_pool) != APR_SUCCESS
         || info.filetype != APR_REG) {
         return apr_psprintf(cmd->pool, "cannot read the password file %s",
                             path ? path : "");
     }
-    if (info.protection & APR_FPROT_WREAD) {
-        return apr_psprintf(cmd->pool, "the password file %s is readable by "
-                            "everybody; make it readable by root only "
-                            "(chmod 600)", path);
+    if ((err = check_password_file(cmd, path, &info)) != NULL) {
+        return err;
     }
     if (apr_file_open(&file, path, APR_FOPEN_READ, 0, cmd->temp_pool)
         != APR_SUCCESS) {

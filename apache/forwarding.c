@@ -9,6 +9,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>
+#include <http_protocol.h>
 #include <apr_strings.h>
 
 #include "logic/forward_headers.h"
@@ -20,15 +21,23 @@
 #include "request_context.h"
 #include "response_headers.h"
 
-/* The host the client asked for, as Orthanc's URLs must name it; the
- * server's own name when the Host header is not a plain host[:port]. */
+/* The host[:port] of the public URL, built the way Apache builds its own
+ * self-referencing URLs (UseCanonicalName, ServerName with its port,
+ * ap_get_server_port()): a client that sends Host without the port still
+ * gets the server's port, and with UseCanonicalName On no client chooses
+ * the host Orthanc writes into answers that may be cached and shared. */
 static const char *public_host(request_rec *r)
 {
-    const char *host = apr_table_get(r->headers_in, "Host");
-    if (op_host_is_plain(host)) {
-        return host;
+    apr_port_t port = ap_get_server_port(r);
+    const char *host = ap_get_server_name_for_url(r);
+
+    if (!op_host_is_plain(host)) {
+        /* Only with HttpProtocolOptions Unsafe can a client's Host get
+         * here unchecked: it is not repeated to Orthanc. */
+        host = r->server->server_hostname;
     }
-    return ap_get_server_name_for_url(r);
+    return ap_is_default_port(port, r)
+           ? host : apr_psprintf(r->pool, "%s:%u", host, (unsigned)port);
 }
 
 /* Orthanc answers HEAD with 404: ask for a GET, which mod_proxy will not

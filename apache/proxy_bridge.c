@@ -18,9 +18,10 @@
 
 APLOG_USE_MODULE(orthanc_proxy);
 
-/* proxy_worker_shared.name_ex, the pre_translate_name hook */
+/* proxy_worker_shared.name_ex, the pre_translate_name hook (2.4.51);
+ * httpd_check.c requires 2.4.54 anyway. */
 #if !AP_MODULE_MAGIC_AT_LEAST(20120211, 124)
-#error "mod_orthanc_proxy needs Apache httpd 2.4.51 or later"
+#error "mod_orthanc_proxy needs Apache httpd 2.4.54 or later"
 #endif
 
 /* Orthanc closes a connection idle for 1 s; mod_proxy must stop reusing

@@ -22,7 +22,6 @@
 static int check_framing(request_rec *r, op_request *req)
 {
     const char *te = apr_table_get(r->headers_in, "Transfer-Encoding");
-    const char *connection;
 
     if (te == NULL) {
         return OK;
@@ -33,11 +32,11 @@ static int check_framing(request_rec *r, op_request *req)
                          "'chunked' is", te), NULL);
     }
     /* Apache drops a Content-Length sent with Transfer-Encoding and, from
-     * that one place only, marks the connection for closing before any
-     * handler runs: Orthanc would have read the length instead. */
-    connection = apr_table_get(r->headers_in, "Connection");
-    if (r->connection->keepalive == AP_CONN_CLOSE
-        && !(connection && ap_find_token(r->pool, connection, "close"))) {
+     * that one place of ap_read_request() only, marks the connection for
+     * closing before any hook runs (a client's "Connection: close" is only
+     * read when the response is sent): Orthanc would have read the length
+     * instead. */
+    if (r->connection->keepalive == AP_CONN_CLOSE) {
         return op_refuse(r, req, HTTP_BAD_REQUEST, "the request has both "
                          "Content-Length and Transfer-Encoding", NULL);
     }

@@ -8,6 +8,7 @@ its status.
 
 import gzip
 import os
+import pwd
 import subprocess
 
 import pytest
@@ -211,6 +212,40 @@ def test_the_browsers_credentials_never_reach_orthanc(orthanc, levels):
         assert PASSWORD not in text
 
 
+def test_the_browsers_authorization_never_reaches_orthanc_without_credentials(
+        make_orthanc, make_apache):
+    """Without OrthancProxyCredentials the proxy sends no Authorization at
+    all: the browser's own is removed, not passed on."""
+    open_orthanc = make_orthanc(name="open", record=True)
+    apache = make_apache(f"OrthancProxy /orthanc/ {open_orthanc.url}/\n")
+    r = requests.get(apache.url + "/orthanc/system", auth=("mallory", "guess"))
+    assert r.status_code == 200
+    seen = [s for s in open_orthanc.seen_requests()
+            if s["uri"] == "/system"][-1]
+    assert "authorization" not in seen["headers"]
+    assert seen["username"] == ""
+    assert "mallory" not in str(seen)
+
+
+def test_mod_info_does_not_show_the_password(orthanc, make_apache):
+    """mod_info's page lists every directive with its arguments: the
+    password of OrthancProxyCredentials is not among them."""
+    apache = make_apache(f"""
+OrthancProxy /orthanc/ {orthanc.url}/
+{CREDENTIALS}
+<Location /server-info>
+    SetHandler server-info
+</Location>
+""", extra_modules=["info"])
+    assert requests.get(apache.url + "/orthanc/system").status_code == 200
+    for query in ("config", "", "list", "mod_orthanc_proxy.c"):
+        page = requests.get(apache.url + "/server-info?" + query).text
+        assert PASSWORD not in page, query
+    page = requests.get(apache.url + "/server-info?config").text
+    assert "OrthancProxyCredentials" in page
+    assert "(password hidden)" in page
+
+
 def test_credentials_from_a_root_only_file(orthanc, make_apache, workdir):
     secret = os.path.join(workdir, "orthanc.secret")
     with open(secret, "w") as f:
@@ -220,12 +255,33 @@ def test_credentials_from_a_root_only_file(orthanc, make_apache, workdir):
                          f"OrthancProxyCredentials {USER} file:{secret}")
     assert requests.get(apache.url + "/orthanc/system").status_code == 200
 
-    os.chmod(secret, 0o644)
+    for mode in (0o644, 0o640, 0o620, 0o604, 0o610):
+        os.chmod(secret, mode)
+        apache = make_apache(f"OrthancProxy /orthanc/ {orthanc.url}/\n"
+                             f"OrthancProxyCredentials {USER} file:{secret}",
+                             start=False)
+        status, output = apache.configtest()
+        assert status != 0 and f"chmod 600 {secret}" in output, oct(mode)
+        assert f"mode {mode:04o}" in output
+        assert PASSWORD not in output
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown")
+def test_a_password_file_owned_by_another_user_is_refused(orthanc, make_apache,
+                                                           workdir):
+    """As ssh refuses a private key another user could have written, the
+    module refuses a password file root does not own (Apache reads it as
+    root, before it switches user)."""
+    secret = os.path.join(workdir, "orthanc.secret")
+    with open(secret, "w") as f:
+        f.write(PASSWORD + "\n")
+    os.chmod(secret, 0o600)
+    os.chown(secret, pwd.getpwnam("nobody").pw_uid, -1)
     apache = make_apache(f"OrthancProxy /orthanc/ {orthanc.url}/\n"
                          f"OrthancProxyCredentials {USER} file:{secret}",
                          start=False)
     status, output = apache.configtest()
-    assert status != 0 and "chmod 600" in output
+    assert status != 0 and f"chown root {secret}" in output
     assert PASSWORD not in output
 
 
@@ -320,6 +376,8 @@ def test_encoded_bodies_are_refused_unless_allowed(orthanc, levels, make_apache)
     b"Content-Length: 5\r\nContent-Length: 5\r\n",
     b"Content-Length: 5\r\nContent-Length: 6\r\n",
     b"Transfer-Encoding: gzip, chunked\r\n",
+    b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n",
+    b"Connection: close\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n",
 ])
 def test_ambiguous_framing_is_refused_before_orthanc(orthanc, levels, headers):
     before = len(orthanc.seen_requests())
@@ -330,3 +388,16 @@ def test_ambiguous_framing_is_refused_before_orthanc(orthanc, levels, headers):
     assert status_of(raw) == 400, raw[:300]
     assert b"application/json" in raw
     assert len(orthanc.seen_requests()) == before
+
+
+@pytest.mark.parametrize("connection", [b"", b"Connection: close\r\n",
+                                        b"Connection: keep-alive\r\n"])
+def test_a_chunked_body_alone_is_forwarded(orthanc, levels, connection):
+    """Chunked without Content-Length is fine, whatever Connection says."""
+    raw = raw_request(levels.port,
+                      b"POST /modify/tools/find HTTP/1.1\r\n"
+                      b"Host: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+                      + connection + b"\r\n"
+                      b"1e\r\n{\"Level\":\"Patient\",\"Query\":{}}\r\n"
+                      b"0\r\n\r\n", timeout=2)
+    assert status_of(raw) == 200, raw[:300]

@@ -1,6 +1,7 @@
 """OrthancProxyCORS: pages from another origin, off unless set.
 
-Preflights are answered by the proxy without authentication and only for
+Preflights are answered by the proxy without authentication (but after the
+Require lines that need no user: address, host, environment) and only for
 what the access level allows; answers to an allowed origin carry the CORS
 headers, errors included; '*' never goes with credentials.  The last test
 is a real cross-origin fetch() in Chromium from a page on another port.
@@ -20,12 +21,17 @@ VIEWER = "https://viewer.example"
 ORTHANC_OPTIONS = {"record": True, "samples": ["CT_small.dcm"]}
 
 
-@pytest.fixture(scope="module")
-def cors_apache(orthanc, make_module_apache, module_dir):
+def make_htpasswd(module_dir):
     htpasswd = os.path.join(module_dir, "users")
     subprocess.run(["htpasswd", "-bc", htpasswd, "alice", "alice-pw"],
                    check=True, capture_output=True)
     os.chmod(htpasswd, 0o644)
+    return htpasswd
+
+
+@pytest.fixture(scope="module")
+def cors_apache(orthanc, make_module_apache, module_dir):
+    htpasswd = make_htpasswd(module_dir)
     return make_module_apache(f"""
 OrthancProxy /orthanc/ {orthanc.url}/
 OrthancProxy /public/ {orthanc.url}/
@@ -61,6 +67,81 @@ def test_a_preflight_is_answered_without_credentials(orthanc, cors_apache):
     assert r.headers["Access-Control-Allow-Methods"] == "GET"
     assert r.headers["Access-Control-Allow-Headers"] == "content-type, accept"
     assert "Origin" in r.headers["Vary"]
+    assert len(orthanc.seen_requests()) == before
+
+
+HOST_RULES_SITE = """
+SetEnvIf X-Ward "^7$" in_ward_7
+{mappings}
+<Location /ip/>
+    Require ip 10.9.9.9
+</Location>
+<Location /denied/>
+    Require all denied
+</Location>
+<Location /env/>
+    Require env in_ward_7
+</Location>
+<Location /ip-and-user/>
+    AuthType Basic
+    AuthName "PACS"
+    AuthUserFile "{htpasswd}"
+    <RequireAll>
+        Require ip 127.0.0.1
+        Require valid-user
+    </RequireAll>
+</Location>
+<Location /other-ip-and-user/>
+    AuthType Basic
+    AuthName "PACS"
+    AuthUserFile "{htpasswd}"
+    <RequireAll>
+        Require ip 10.9.9.9
+        Require valid-user
+    </RequireAll>
+</Location>
+"""
+HOST_RULE_PREFIXES = ("ip", "denied", "env", "ip-and-user",
+                      "other-ip-and-user")
+
+
+@pytest.fixture(scope="module")
+def host_rules_apache(orthanc, make_module_apache, module_dir):
+    htpasswd = make_htpasswd(module_dir)
+    mappings = "\n".join(
+        f"OrthancProxy /{p}/ {orthanc.url}/\n"
+        f"<Location /{p}/>\n    OrthancProxyCORS {VIEWER}\n</Location>"
+        for p in HOST_RULE_PREFIXES)
+    return make_module_apache(
+        HOST_RULES_SITE.format(mappings=mappings, htpasswd=htpasswd),
+        extra_modules=["auth_basic", "authn_core", "authn_file",
+                       "authz_user", "authz_host", "setenvif"])
+
+
+@pytest.mark.parametrize("prefix, headers, status", [
+    ("ip", {}, 403),
+    ("denied", {}, 403),
+    ("env", {}, 403),
+    ("env", {"X-Ward": "7"}, 204),
+    ("ip-and-user", {}, 204),
+    ("other-ip-and-user", {}, 403),
+])
+def test_host_based_require_applies_to_preflights(
+        orthanc, host_rules_apache, prefix, headers, status):
+    """A preflight carries no credentials, so the Require lines about the
+    user cannot apply to it; those about the client's address, host or
+    environment still do: a client they refuse gets no CORS answer."""
+    before = len(orthanc.seen_requests())
+    sent = {"Origin": VIEWER, "Access-Control-Request-Method": "GET"}
+    sent.update(headers)
+    r = requests.options(f"{host_rules_apache.url}/{prefix}/patients",
+                         headers=sent)
+    assert r.status_code == status, r.text
+    if status == 204:
+        assert r.headers["Access-Control-Allow-Origin"] == VIEWER
+    else:
+        assert "Access-Control-Allow-Methods" not in r.headers
+        assert r.json()["status"] == 403
     assert len(orthanc.seen_requests()) == before
 
 

@@ -224,3 +224,49 @@ def test_urls_follow_the_host_the_client_asked_for(apache):
     assert urls
     for url in urls:
         assert url.startswith("http://pacs.example:8443/orthanc/dicom-web/"), url
+
+
+def forwarded_of_last(orthanc, before):
+    wait_until(lambda: len(orthanc.seen_requests()) > before, timeout=10,
+               what="the request in Orthanc's log")
+    return orthanc.seen_requests()[-1]["headers"]["forwarded"]
+
+
+def test_host_without_port_gets_the_servers_port(orthanc, apache,
+                                                 make_apache):
+    """Python's dicomweb-client sends Host without the port.  The public
+    origin is built as Apache builds its own URLs: the port comes from
+    ServerName, so the URLs Orthanc writes still work."""
+    server = make_apache(f"ServerName 127.0.0.1:{{port}}\n"
+                         f"OrthancProxy /orthanc/ {orthanc.url}/\n")
+    before = len(orthanc.seen_requests())
+    r = requests.get(server.url + "/orthanc/dicom-web/studies",
+                     headers={"Host": "127.0.0.1"}, timeout=TIMEOUT)
+    assert r.status_code == 200
+    assert forwarded_of_last(orthanc, before) == \
+        f"for=127.0.0.1;host=127.0.0.1:{server.port}/orthanc;proto=http"
+    urls = retrieve_urls(r.json())
+    assert urls
+    for url in urls:
+        assert url.startswith(f"http://127.0.0.1:{server.port}/orthanc/"), url
+
+
+def test_use_canonical_name_keeps_the_client_from_choosing_the_host(
+        orthanc, apache, make_apache):
+    """With UseCanonicalName On the public origin is ServerName's, whatever
+    Host the client sends: no client can make Orthanc write another host
+    into answers (which a cache may later give to others), nor into the
+    mapped-back Location."""
+    server = make_apache("UseCanonicalName On\n"
+                         "ServerName pacs.example:8443\n"
+                         f"OrthancProxy /orthanc/ {orthanc.url}/\n")
+    before = len(orthanc.seen_requests())
+    r = requests.get(server.url + "/orthanc/dicom-web/studies",
+                     headers={"Host": "evil.example"}, timeout=TIMEOUT)
+    assert r.status_code == 200
+    assert forwarded_of_last(orthanc, before) == \
+        "for=127.0.0.1;host=pacs.example:8443/orthanc;proto=http"
+    urls = retrieve_urls(r.json())
+    assert urls
+    for url in urls:
+        assert url.startswith("http://pacs.example:8443/orthanc/"), url

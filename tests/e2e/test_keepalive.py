@@ -4,11 +4,18 @@ Orthanc closes a connection that has been idle for 1 s.  A pooled backend
 connection reused at about that moment can meet a closing socket, and the
 client gets an error.  The module gives its workers a pool ttl below 1 s.
 
-The same loops run through a plain `ProxyPass /plain/` on the same Apache.
-It points at a second, identically configured Orthanc: had it pointed at the
-first one, mod_proxy would have shared the module's worker (same URL) and
-with it the module's protection.  The plain loop may or may not hit the
-race (the window is narrow); its failures are only printed, for comparison.
+What each test shows, honestly:
+- The paced loops send requests 0.85 to 1.15 s apart and show that none
+  fails through the module.  They do not prove that the ttl prevents the
+  race: the window is narrow, and the same loops usually pass without the
+  ttl too (the plain `ProxyPass /plain/` loop on the same Apache, pointed
+  at a second Orthanc so that it does not share the module's worker, is
+  printed for comparison).
+- The mechanism is checked deterministically instead, by counting the connections
+  mod_proxy logs as it opens them, in a single Apache child: a pooled
+  connection idle longer than the ttl is never reused (each request opens
+  a new one), while with a longer ttl the same pacing reuses connections;
+  and back-to-back requests reuse one connection, unlike disablereuse=on.
 """
 
 import threading
@@ -84,3 +91,57 @@ def test_paced_requests_on_fresh_client_connections_never_fail(apache):
     backend connections are what is at stake, and none fails."""
     results = run_side_by_side(apache, session=False)
     assert results["module"] == []
+
+
+# One Apache child, so that every request draws on one connection pool;
+# mod_proxy logs each connection it opens (AH02824) at debug level.
+SINGLE_CHILD = """
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 4
+MaxRequestWorkers 4
+MinSpareThreads 1
+MaxSpareThreads 4
+LogLevel warn orthanc_proxy:info proxy:debug
+"""
+
+
+def opened_connections(apache):
+    return apache.error_log().count("AH02824")
+
+
+def backend_connections_opened(apache, pause, count):
+    """How many new connections to Orthanc COUNT requests PAUSE seconds
+    apart made mod_proxy open, by its own log."""
+    before = opened_connections(apache)
+    for _ in range(count):
+        r = requests.get(apache.url + "/orthanc/system", timeout=TIMEOUT)
+        assert r.status_code == 200
+        time.sleep(pause)
+    return opened_connections(apache) - before
+
+
+@pytest.fixture(scope="module")
+def single_child(orthanc, make_module_apache):
+    def make(parameters=""):
+        return make_module_apache(
+            SINGLE_CHILD + f"OrthancProxy /orthanc/ {orthanc.url}/ {parameters}\n")
+    return make
+
+
+def test_a_connection_idle_longer_than_the_ttl_is_never_reused(single_child):
+    """Requests 0.7 s apart: the module's 0.5 s pool ttl makes each of them
+    open a new connection, so none meets Orthanc's closing of a connection
+    idle for 1 s.  With ttl=5 the same pacing reuses connections (which is
+    where the race lives), showing that the measurement sees reuse."""
+    assert backend_connections_opened(single_child(), 0.7, 6) == 6
+    assert backend_connections_opened(single_child("ttl=5"), 0.7, 6) < 6
+
+
+def test_back_to_back_requests_reuse_one_connection(single_child):
+    """The workers are defined when Apache starts, so connections to Orthanc
+    are pooled: ten requests 50 ms apart open one or two connections; with
+    disablereuse=on each request opens its own."""
+    assert backend_connections_opened(single_child(), 0.05, 10) <= 2
+    assert backend_connections_opened(single_child("disablereuse=on"),
+                                      0.05, 10) == 10

@@ -465,6 +465,28 @@ def test_relative_location_from_orthanc_passes_through(apache):
     assert r.headers["Content-Type"].startswith("text/html")
 
 
+def test_absolute_location_into_the_backend_is_mapped_back(orthanc,
+                                                           make_apache):
+    """An absolute Location that points into the backend comes back under
+    the public prefix.  Orthanc's own redirects are relative, so the backend
+    here is what often sits in front of a remote Orthanc: a second Apache
+    (a TLS terminator, say) that redirects with absolute URLs to itself."""
+    backend = make_apache(f"""
+ProxyPass /old-system !
+ProxyPass / {orthanc.url}/
+Redirect 302 /old-system http://127.0.0.1:{{port}}/system
+""", load_module_under_test=False, extra_modules=["alias"])
+    front = make_apache(f"OrthancProxy /orthanc/ {backend.url}/\n"
+                        f"OrthancProxyAllow GET /old-system\n")
+    r = requests.get(front.url + "/orthanc/old-system", allow_redirects=False,
+                     timeout=TIMEOUT)
+    assert r.status_code == 302
+    assert r.headers["Location"] == front.url + "/orthanc/system"
+    r = requests.get(front.url + "/orthanc/old-system", timeout=TIMEOUT)
+    assert r.status_code == 200 and r.json()["Name"]
+    assert r.url == front.url + "/orthanc/system"
+
+
 def test_orthanc_404_passes_through_untouched(apache, orthanc):
     """A 404 Orthanc produces keeps Orthanc's status and (empty) body; the
     module does not put its JSON error body on it."""

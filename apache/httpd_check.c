@@ -1,0 +1,42 @@
+/*
+ * httpd_check.c - refuse to build for, or start in, an httpd older than
+ * 2.4.54 (logic/httpd_version.h says why: CVE-2022-31813).
+ *
+ * The build-time test reads the headers; the start-up test reads the
+ * running server, since a module built for one release can be loaded by
+ * another.
+ */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <ap_release.h>
+
+#include "logic/httpd_version.h"
+#include "httpd_check.h"
+
+APLOG_USE_MODULE(orthanc_proxy);
+
+#if (AP_SERVER_MAJORVERSION_NUMBER * 10000 + AP_SERVER_MINORVERSION_NUMBER * 100 \
+     + AP_SERVER_PATCHLEVEL_NUMBER)                                          \
+    < (OP_HTTPD_MIN_MAJOR * 10000 + OP_HTTPD_MIN_MINOR * 100 + OP_HTTPD_MIN_PATCH)
+#error "mod_orthanc_proxy needs Apache httpd 2.4.54 or later (CVE-2022-31813)"
+#endif
+
+int op_check_httpd_version(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    ap_version_t running;
+
+    ap_get_server_revision(&running);
+    if (op_httpd_version_supported(running.major, running.minor,
+                                   running.patch)) {
+        return OK;
+    }
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                 "mod_orthanc_proxy needs Apache httpd " OP_HTTPD_MIN_TEXT
+                 " or later; this is %d.%d.%d, whose mod_proxy lets a "
+                 "client's Connection header remove the credentials and "
+                 "forwarding headers the module sends (CVE-2022-31813)",
+                 running.major, running.minor, running.patch);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}

@@ -1,0 +1,13 @@
+/*
+ * httpd_check.h - refuse to start in an httpd older than the module needs.
+ */
+#ifndef ORTHANC_PROXY_HTTPD_CHECK_H
+#define ORTHANC_PROXY_HTTPD_CHECK_H
+
+#include <httpd.h>
+
+/* check_config: the running httpd is OP_HTTPD_MIN_TEXT or later. */
+int op_check_httpd_version(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s);
+
+#endif
