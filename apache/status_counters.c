@@ -9,9 +9,10 @@
  * nothing is counted and the status page says why.
  *
  * A request is counted in the log phase, when its status and duration are
- * known: a few atomic adds to its mapping's slot, no lock, no allocation.
- * "requests" is added last, so that a reader who sees N requests sees the
- * other counters of those N.
+ * known: one atomic add (a refusal, a local answer) to five (a proxied
+ * request) to its mapping's slot, no lock, no allocation.  proxied, local
+ * and refused[] are added last and read first, so that a reader who sees N
+ * requests sees every other counter of those N.
  */
 #include <httpd.h>
 #include <http_config.h>
@@ -133,7 +134,6 @@ static void count_proxied(op_traffic_counters *c, const op_outcome *outcome,
 {
     apr_uint64_t us = duration_us > 0 ? (apr_uint64_t)duration_us : 0;
 
-    apr_atomic_inc64(&c->proxied);
     if (outcome->response_class >= 0) {
         apr_atomic_inc64(&c->responses[outcome->response_class]);
     }
@@ -143,7 +143,7 @@ static void count_proxied(op_traffic_counters *c, const op_outcome *outcome,
     apr_atomic_inc64(&c->latency_buckets[outcome->latency_bucket]);
     apr_atomic_add64(&c->latency_total_us, us);
     add_max(&c->latency_max_us, us);
-    apr_atomic_inc64(&c->latency_count);
+    apr_atomic_inc64(&c->proxied);
 }
 
 static int count_request(request_rec *r)
@@ -175,25 +175,39 @@ static int count_request(request_rec *r)
         apr_atomic_inc64(&c->refused[outcome.refusal]);
         break;
     }
-    apr_atomic_inc64(&c->requests);
     return DECLINED;
+}
+
+/* A 64-bit word of the shared slot, read whole. */
+static apr_uint64_t word(apr_uint64_t *field)
+{
+    return apr_atomic_read64((volatile apr_uint64_t *)field);
 }
 
 void op_status_counters_read(op_traffic_counters *shared,
                              op_traffic_counters *copy)
 {
-    /* The record is made of 64-bit words only (traffic_counters.h). */
-    volatile apr_uint64_t *from = (volatile apr_uint64_t *)shared;
-    apr_uint64_t *to = (apr_uint64_t *)copy;
-    apr_size_t i, words = sizeof(*copy) / sizeof(apr_uint64_t);
+    int i;
 
-    /* "requests" first: every other counter is at least as far as it. */
-    copy->requests = apr_atomic_read64(&shared->requests);
-    for (i = 0; i < words; i++) {
-        if (&to[i] != &copy->requests) {
-            to[i] = apr_atomic_read64(&from[i]);
-        }
+    /* What a request adds to last is read first (see above). */
+    copy->proxied = word(&shared->proxied);
+    copy->local = word(&shared->local);
+    for (i = 0; i < OP_REFUSED_KINDS; i++) {
+        copy->refused[i] = word(&shared->refused[i]);
     }
+    copy->since = word(&shared->since);
+    for (i = 0; i < 5; i++) {
+        copy->responses[i] = word(&shared->responses[i]);
+    }
+    for (i = 0; i < OP_BACKEND_ERRORS; i++) {
+        copy->backend_errors[i] = word(&shared->backend_errors[i]);
+    }
+    copy->latency_total_us = word(&shared->latency_total_us);
+    copy->latency_max_us = word(&shared->latency_max_us);
+    for (i = 0; i < OP_LATENCY_BUCKETS; i++) {
+        copy->latency_buckets[i] = word(&shared->latency_buckets[i]);
+    }
+    op_traffic_derive(copy);
 }
 
 void op_register_status_counters(void)

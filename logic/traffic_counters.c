@@ -87,6 +87,17 @@ op_outcome op_classify_request(const op_finished_request *done)
     return outcome;
 }
 
+void op_traffic_derive(op_traffic_counters *copy)
+{
+    int kind;
+
+    copy->requests = copy->proxied + copy->local;
+    for (kind = 0; kind < OP_REFUSED_KINDS; kind++) {
+        copy->requests += copy->refused[kind];
+    }
+    copy->latency_count = copy->proxied;
+}
+
 int op_latency_bucket(apr_int64_t duration_us)
 {
     apr_int64_t bound = 1000;       /* 1 ms */

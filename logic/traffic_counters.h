@@ -31,7 +31,10 @@ typedef enum {
 #define OP_BACKEND_ERRORS 3
 
 /* One mapping's counters.  Only whole 64-bit words, each changed with an
- * atomic add: children never take a lock to count. */
+ * atomic add: children never take a lock to count.  Each request adds to
+ * exactly one of proxied, local and refused[], after its other counters;
+ * requests and latency_count are not stored but filled in by the reader
+ * from those (op_traffic_derive), so a request costs no add for them. */
 typedef struct {
     apr_uint64_t since;                 /* apr_time_t counting started */
     apr_uint64_t requests;              /* every request of the mapping */
@@ -76,6 +79,9 @@ typedef struct {
 } op_outcome;
 
 op_outcome op_classify_request(const op_finished_request *done);
+
+/* Fills in the counters a reader derives: requests and latency_count. */
+void op_traffic_derive(op_traffic_counters *copy);
 
 /* The bucket of a duration in microseconds (0 .. OP_LATENCY_BUCKETS-1). */
 int op_latency_bucket(apr_int64_t duration_us);

@@ -90,6 +90,20 @@ START_TEST(latency_buckets_have_decade_bounds)
 }
 END_TEST
 
+START_TEST(requests_are_the_sum_of_what_became_of_them)
+{
+    op_traffic_counters c;
+    memset(&c, 0, sizeof(c));
+    c.proxied = 42;
+    c.local = 2;
+    c.refused[OP_REFUSED_ACCESS] = 5;
+    c.refused[OP_REFUSED_LOGIN] = 3;
+    op_traffic_derive(&c);
+    ck_assert_uint_eq(c.requests, 52);
+    ck_assert_uint_eq(c.latency_count, 42);
+}
+END_TEST
+
 Suite *traffic_counters_suite(void)
 {
     Suite *s = suite_create("traffic_counters");
@@ -101,6 +115,7 @@ Suite *traffic_counters_suite(void)
     tcase_add_test(tc, backend_errors_are_proxied_5xx);
     tcase_add_test(tc, local_answers);
     tcase_add_test(tc, latency_buckets_have_decade_bounds);
+    tcase_add_test(tc, requests_are_the_sum_of_what_became_of_them);
     suite_add_tcase(s, tc);
     return s;
 }
