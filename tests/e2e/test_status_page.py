@@ -239,3 +239,28 @@ OrthancProxy /orthanc/ {orthanc.url}/
     assert status["mappings"][0]["counted"] is False
     page = requests.get(apache.url + "/status", timeout=TIMEOUT).text
     assert "counting is off" in page
+
+
+def test_virtual_hosts_mappings_are_listed_once(orthanc, make_apache):
+    """A virtual host's own mapping under its name; the main server's,
+    which virtual hosts inherit, once, under the main server."""
+    apache = make_apache(f"""
+OrthancProxy /orthanc/ {orthanc.url}/
+<Location /status>
+    SetHandler orthanc-proxy-status
+</Location>
+<VirtualHost 127.0.0.1:{{port}}>
+    ServerName viewer.example
+    OrthancProxy /viewer-api/ {orthanc.url}/
+</VirtualHost>
+""", extra_modules=["slotmem_shm"])
+    r = requests.get(apache.url + "/viewer-api/system", timeout=TIMEOUT,
+                     headers={"Host": "viewer.example"})
+    assert r.status_code == 200
+    wait_until(lambda: by_prefix(status_json(apache))["/viewer-api/"]
+               ["requests"] == 1, timeout=20, what="the request to be counted")
+    status = status_json(apache)
+    listed = [(m["server"], m["prefix"]) for m in status["mappings"]]
+    assert listed == [("127.0.0.1", "/orthanc/"),
+                      ("viewer.example", "/viewer-api/")], listed
+    assert by_prefix(status)["/orthanc/"]["requests"] == 0
