@@ -15,6 +15,8 @@
  *                                               what mod_proxy sends
  *   handler             apache/local_handler.c  the "/prefix" redirect and
  *                                               CORS preflights
+ *   fixups              apache/member_routing.c which member of a
+ *                                               balancer takes the request
  *   handler             apache/status_page.c    SetHandler orthanc-proxy-status
  *   check_config        apache/proxy_bridge.c   every mapping has its worker
  *
@@ -42,6 +44,7 @@
 #include "apache/forwarding.h"
 #include "apache/httpd_check.h"
 #include "apache/local_handler.h"
+#include "apache/member_routing.h"
 #include "apache/proxy_bridge.h"
 #include "apache/response_headers.h"
 #include "apache/status_counters.h"
@@ -100,12 +103,15 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_check_access_ex(op_cors_admit_preflight, NULL, NULL,
                             APR_HOOK_REALLY_LAST, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(op_prepare_forwarding, NULL, NULL, APR_HOOK_REALLY_LAST);
+    /* After op_prepare_forwarding, which may still refuse the request. */
+    ap_hook_fixups(op_route_to_member, NULL, NULL, APR_HOOK_REALLY_LAST + 1);
     ap_hook_handler(op_local_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(op_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     op_register_backend_request_hooks();
     op_register_error_response();
     op_register_response_headers();
     op_register_body_limit();
+    op_register_member_routing();
     op_register_authz_provider(p);
     op_register_status_counters();
 }

@@ -125,10 +125,46 @@ static int report_timeout(int *status, request_rec *r)
     return OK;
 }
 
+/* What ap_proxyerror() writes into r->notes "error-notes" when the TLS
+ * handshake with the backend failed: ap_proxy_pass_brigade (proxy_util.c)
+ * answers 500 with this reason once mod_ssl has put "SSL_connect_rv: err"
+ * on the backend connection's notes.  mod_ssl does that when it refuses
+ * the backend's certificate (SSLProxyVerify, SSLProxyCheckPeerName,
+ * SSLProxyCheckPeerExpire) and when the handshake fails otherwise, for
+ * example when the backend refuses the client certificate. */
+#define TLS_HANDSHAKE_FAILED "Error during SSL Handshake with remote server"
+
+/* Orthanc's TLS server was not the one the configuration trusts: the proxy
+ * could not talk to it, which is a bad gateway, not a fault of the proxy
+ * (mod_proxy says 500).  mod_ssl's own lines on the backend connection,
+ * logged just before, give the verification error (AH02039, at error) or
+ * the name or date mismatch (AH02411, AH02004, at info). */
+static int report_tls_refusal(int *status, request_rec *r)
+{
+    op_request *req = op_request_get(r);
+    const char *notes;
+
+    /* Also for the https:// members of a balancer. */
+    if (req == NULL || *status != HTTP_INTERNAL_SERVER_ERROR
+        || (notes = apr_table_get(r->notes, "error-notes")) == NULL
+        || strstr(notes, TLS_HANDSHAKE_FAILED) == NULL) {
+        return DECLINED;
+    }
+    *status = HTTP_BAD_GATEWAY;
+    r->status_line = NULL;
+    req->backend_error = "the TLS handshake with Orthanc failed: the "
+        "certificate of Orthanc's TLS server was refused (SSLProxyVerify, "
+        "SSLProxyCheckPeerName, SSLProxyCheckPeerExpire) or that server "
+        "refused the proxy";
+    return OK;
+}
+
 void op_register_backend_request_hooks(void)
 {
     APR_OPTIONAL_HOOK(proxy, fixups, write_backend_headers, NULL, NULL,
                       APR_HOOK_REALLY_LAST);
     APR_OPTIONAL_HOOK(proxy, request_status, report_timeout, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(proxy, request_status, report_tls_refusal, NULL, NULL,
                       APR_HOOK_MIDDLE);
 }

@@ -5,10 +5,11 @@
  * mod_proxy handles (a server-wide 200000 was seen letting a 700 KB POST
  * through ProxyPass).  The module applies the limit that is in force for
  * the request itself: a declared Content-Length is checked before any byte
- * is read, and a chunked body is counted as it streams.  Only chunked
- * requests get the counting filter: mod_proxy streams a chunked body
- * whatever the filters, but spools a Content-Length body to disk as soon as
- * any input filter is present.
+ * is read, and a body without a length (chunked, or an HTTP/2 stream that
+ * declared none, which mod_http2 presents as chunked) is counted as it
+ * streams.  Only those get the counting filter: mod_proxy streams a chunked
+ * body whatever the filters, but spools a Content-Length body to disk as
+ * soon as any input filter is present.
  */
 #include <httpd.h>
 #include <http_config.h>
@@ -55,9 +56,10 @@ static apr_status_t count_body(ap_filter_t *f, apr_bucket_brigade *bb,
         /* Like Apache's own limit: close rather than read the rest. */
         f->r->connection->keepalive = AP_CONN_CLOSE;
         op_refuse(f->r, count->req, HTTP_REQUEST_ENTITY_TOO_LARGE,
-                  apr_psprintf(f->r->pool, "the chunked request body exceeds "
-                               "the %" APR_OFF_T_FMT " bytes LimitRequestBody "
-                               "allows here", count->limit), NULL);
+                  apr_psprintf(f->r->pool, "the request body, sent without "
+                               "a length, exceeds the %" APR_OFF_T_FMT " bytes "
+                               "LimitRequestBody allows here", count->limit),
+                  NULL);
         return APR_ENOSPC;
     }
     return APR_SUCCESS;

@@ -7,9 +7,9 @@
  * answered here (Orthanc answers OPTIONS with 404) without authentication,
  * since browsers never send credentials with them, but after the host-based
  * Require lines, and only for a method the access decision would allow on
- * that path.  Responses to an allowed origin
- * carry the CORS headers, errors included, so that the application can read
- * the JSON reason.  "*" never goes with credentials.
+ * that path.  Responses to an allowed origin carry the CORS headers, errors
+ * included, so that the application can read the JSON reason.  "*" never
+ * goes with credentials.
  */
 #include <httpd.h>
 #include <http_config.h>

@@ -19,6 +19,7 @@
 #include "logic/directive_args.h"
 #include "logic/route_table.h"
 #include "directives.h"
+#include "balancer_setup.h"
 #include "proxy_bridge.h"
 #include "request_context.h"
 
@@ -45,6 +46,33 @@ static const char *check_worker_params(cmd_parms *cmd, const char *params)
             return err;
         }
     }
+    return NULL;
+}
+
+/* The words of ARGS that are the module's own keys (writer=ROUTE) go
+ * into MAPPING; the others, mod_proxy's, are returned for ProxySet. */
+static const char *take_module_keys(cmd_parms *cmd, op_mapping *mapping,
+                                    const char **args)
+{
+    const char *rest = "", *word, *from = *args;
+
+    while (*(word = ap_getword_conf(cmd->temp_pool, &from))) {
+        if (strncasecmp(word, "writer=", 7) == 0) {
+            if (mapping->backend.kind != OP_BACKEND_BALANCER || !word[7]) {
+                return "writer=ROUTE names a BalancerMember's route of a "
+                       "balancer:// URL";
+            }
+            mapping->writer_route = apr_pstrdup(cmd->pool, word + 7);
+            mapping->writer_pin = apr_pstrcat(cmd->pool, OP_PIN_COOKIE "=pin.",
+                                              mapping->writer_route, NULL);
+        }
+        else {
+            rest = apr_pstrcat(cmd->temp_pool, rest, " \"",
+                               ap_escape_quotes(cmd->temp_pool, word), "\"",
+                               NULL);
+        }
+    }
+    *args = rest;
     return NULL;
 }
 
@@ -101,6 +129,7 @@ const char *op_cmd_orthanc_proxy(cmd_parms *cmd, void *dconf,
                                        cmd->directive->line_num);
     if ((err = op_parse_prefix(cmd->pool, prefix, &mapping->prefix)) != NULL
         || (err = op_parse_backend(cmd->pool, url, &mapping->backend)) != NULL
+        || (err = take_module_keys(cmd, mapping, &args)) != NULL
         || (err = check_worker_params(cmd, args)) != NULL
         || (err = check_new_prefix(cmd, conf, mapping)) != NULL
         || (err = op_define_backend(cmd, mapping, args)) != NULL) {

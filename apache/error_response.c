@@ -59,6 +59,9 @@ static const char *explain(request_rec *r, const op_request *req)
     if (req && req->reason) {
         return req->reason;
     }
+    if (req && req->backend_error) {
+        return req->backend_error;
+    }
     if (r->status == HTTP_BAD_REQUEST && (path = raw_path(r)) != NULL) {
         op_path parsed;
         op_path_status status;

@@ -13,6 +13,7 @@
 #include <apr_strings.h>
 
 #include "mod_proxy.h"
+#include "balancer_setup.h"
 #include "proxy_bridge.h"
 #include "request_context.h"
 
@@ -170,9 +171,14 @@ static int check_mapping(server_rec *s, proxy_server_conf *conf,
         proxy_balancer *balancer = balancer_for(conf, mapping->backend.url);
         int i;
 
+        const char *err;
+
         if (balancer == NULL || balancer->workers->nelts == 0) {
             return report(s, mapping, "the balancer has no BalancerMember; "
                           "declare them in <Proxy balancer://...>");
+        }
+        if ((err = op_setup_balancer(s->process->pconf, mapping, balancer))) {
+            return report(s, mapping, err);
         }
         for (i = 0; i < balancer->workers->nelts; i++) {
             apply_orthanc_defaults(APR_ARRAY_IDX(balancer->workers, i,

@@ -23,6 +23,14 @@ static int check_framing(request_rec *r, op_request *req)
 {
     const char *te = apr_table_get(r->headers_in, "Transfer-Encoding");
 
+    /* HTTP/2 frames bodies itself and has no Transfer-Encoding (nghttp2
+     * refuses a stream that sends one).  mod_http2 presents a body without
+     * a length as "Transfer-Encoding: chunked", on a secondary connection
+     * it always marks for closing: neither tells anything of the client's
+     * framing, and the checks below would refuse every such upload. */
+    if (r->proto_num >= HTTP_VERSION(2, 0)) {
+        return OK;
+    }
     if (te == NULL) {
         return OK;
     }

@@ -27,6 +27,11 @@ typedef struct {
     op_prefix   prefix;
     op_backend  backend;
     const char *defined_at;   /* "file:line", for configuration messages */
+    /* writer=ROUTE on a balancer: the member that takes every request that
+     * changes state or names a job (member_routing.c), NULL if none; and
+     * the sticky-session cookie that pins a request to it. */
+    const char *writer_route;
+    const char *writer_pin;
     /* In shared memory, set when Apache starts; NULL when nothing is
      * counted (status_counters.c). */
     op_traffic_counters *counters;
@@ -70,6 +75,12 @@ typedef struct {
     /* Set when the module refuses the request; read by the error body. */
     const char *reason;
     const char *rule;
+    /* The client's Cookie headers while the balancer reads the module's
+     * pin in their place (member_routing.c); NULL when not routed. */
+    apr_array_header_t *client_cookies;
+    /* Set when mod_proxy's failure to reach Orthanc has a known cause
+     * (backend_request.c); the error body and its log line give it. */
+    const char *backend_error;
     /* Why a Require orthanc-access line said no (authz_provider.c), kept
      * until Apache's authorization has decided. */
     struct op_authz_denial *authz_denial;

@@ -5,12 +5,14 @@
 #   sudo ./scripts/demo.sh --check   start, fetch the page and the proxied
 #                                    API once with curl, stop (for CI)
 #
-# Installs the missing Debian packages (scripts/install-deps.sh), builds the
-# module if needed, starts a private Orthanc on a free loopback port with the
-# sample DICOM files of python3-pydicom, and an Apache on 127.0.0.1:8080 that
-# serves demo/www and proxies /orthanc/ to that Orthanc with the module just
-# built.  Everything lives in a temporary directory, removed on exit; both
-# servers are stopped by their PIDs.
+# Installs the missing Debian packages (scripts/install-deps.sh) and the
+# OHIF Viewer (scripts/install-js.sh, npm, cached), builds the module if
+# needed, starts a private Orthanc on a free loopback port with the sample
+# DICOM files of python3-pydicom, and an Apache on 127.0.0.1:8080 that
+# serves demo/www at / and the OHIF Viewer at /ohif/, and proxies /orthanc/
+# to that Orthanc with the module just built.  Everything lives in a
+# temporary directory, removed on exit; both servers are stopped by their
+# PIDs.
 set -euo pipefail
 
 readonly DEMO_PORT=8080
@@ -142,6 +144,8 @@ print(s.getsockname()[1])'
 install_deps() {
     say "checking the Debian packages (scripts/install-deps.sh)"
     "$ROOT/scripts/install-deps.sh"
+    say "checking the OHIF Viewer (scripts/install-js.sh)"
+    "$ROOT/scripts/install-js.sh" >/dev/null
 }
 
 build_module() {
@@ -169,6 +173,8 @@ make_workdir() {
     mkdir -p "$WORKDIR/logs" "$WORKDIR/orthanc/storage" "$WORKDIR/apache"
     chmod 755 "$WORKDIR/logs" "$WORKDIR/orthanc" "$WORKDIR/apache"
     cp -R "$ROOT/demo/www" "$WORKDIR/www"
+    # The OHIF Viewer beside it: its files at the root, its pages at /ohif/.
+    "$ROOT/scripts/ohif-docroot.sh" "$WORKDIR/www"
     chmod -R a+rX "$WORKDIR/www"
 }
 
@@ -227,9 +233,15 @@ EOF
 }
 
 load_samples() {
-    local file code stored=0 refused=0 total=0 stats
-    local -a files=("$SAMPLE_DIR"/*.dcm)
-    [ -e "${files[0]}" ] || die "no sample files in $SAMPLE_DIR (package python3-pydicom)"
+    local file code stored=0 refused=0 total=0 stats skipped
+    local -a files
+    # Only the files that have a Modality: OHIF 3.13's study list fails on a
+    # study without one (demo/ohif/sample_files.py).
+    mapfile -t files < <("$PYTHON" "$ROOT/demo/ohif/sample_files.py" "$SAMPLE_DIR")
+    [ "${#files[@]}" -gt 0 ] || die "no sample files in $SAMPLE_DIR (package python3-pydicom)"
+    skipped=$("$PYTHON" "$ROOT/demo/ohif/sample_files.py" --skipped "$SAMPLE_DIR" \
+        | xargs -r -n1 basename | tr '\n' ' ')
+    say "leaving out the sample files without a Modality, on which OHIF 3.13's study list fails: $skipped"
     say "uploading ${#files[@]} sample files from $SAMPLE_DIR"
     for file in "${files[@]}"; do
         total=$((total + 1))
@@ -296,6 +308,11 @@ DirectoryIndex index.html
 <Directory "$WORKDIR/www">
     Require all granted
 </Directory>
+# The OHIF Viewer's own routes (/ohif/viewer?StudyInstanceUIDs=...) are
+# pages of its single-page application.
+<Directory "$WORKDIR/www/ohif">
+    FallbackResource /ohif/index.html
+</Directory>
 
 # Orthanc's REST API on the same origin.
 OrthancProxy /orthanc/ $ORTHANC_URL/
@@ -337,7 +354,7 @@ start_apache() {
 }
 
 check() {
-    local page patients
+    local page patients studies
     page=$(curl -fsS --max-time 10 "$DEMO_URL") \
         || die "GET $DEMO_URL failed"
     case $page in
@@ -351,13 +368,27 @@ import json, sys
 print(len(json.load(sys.stdin)))') \
         || die "GET ${DEMO_URL}orthanc/patients through the proxy failed (see $WORKDIR/logs)"
     [ "$patients" -gt 0 ] || die "the proxied API lists no patients"
-    say "check OK: $DEMO_URL serves the app and ${DEMO_URL}orthanc/patients lists $patients patients through mod_orthanc_proxy"
+    page=$(curl -fsS --max-time 10 "${DEMO_URL}ohif/viewer?StudyInstanceUIDs=1") \
+        || die "GET ${DEMO_URL}ohif/viewer failed"
+    case $page in
+        *'OHIF Viewer'*) ;;
+        *) die "GET ${DEMO_URL}ohif/viewer did not return the OHIF Viewer" ;;
+    esac
+    curl -fsS --max-time 10 -o /dev/null "${DEMO_URL}app-config.js" \
+        || die "GET ${DEMO_URL}app-config.js failed"
+    studies=$(curl -fsS --max-time 30 -H 'Accept: application/dicom+json' \
+        "${DEMO_URL}orthanc/dicom-web/studies" | "$PYTHON" -c '
+import json, sys
+print(len(json.load(sys.stdin)))') \
+        || die "QIDO ${DEMO_URL}orthanc/dicom-web/studies through the proxy failed"
+    say "check OK: $DEMO_URL serves the app and ${DEMO_URL}orthanc/patients lists $patients patients through mod_orthanc_proxy; ${DEMO_URL}ohif/ serves the OHIF Viewer and DICOMweb lists $studies studies"
 }
 
 serve() {
     cat <<EOF
 
   Open  $DEMO_URL  in a browser on this machine.
+    The OHIF Viewer on the same origin:  ${DEMO_URL}ohif/
     Orthanc REST API through the proxy:  ${DEMO_URL}orthanc/patients
     Orthanc Explorer through the proxy:  ${DEMO_URL}orthanc/app/explorer.html
     Logs: $WORKDIR/logs

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs, from Debian's archive, what building, testing and the demo need.
+# Installs, from Debian's archive, what building, testing and the demo need
+# (and building and testing the Debian package: debhelper ... mmdebstrap).
 # Only missing packages are installed; nothing is configured or started.
 #   scripts/install-deps.sh            build + tests + demo
 #   scripts/install-deps.sh --extra    also the fuzzing and benchmark tools
@@ -8,13 +9,15 @@ set -eu
 PACKAGES="
   gcc make autoconf automake libtool pkg-config
   apache2 apache2-dev apache2-utils check
-  orthanc orthanc-dicomweb
+  orthanc orthanc-dicomweb orthanc-postgresql postgresql
   python3 python3-pytest python3-requests python3-pydicom
   curl ca-certificates
   cppcheck valgrind clang libclang-rt-14-dev
   chromium
+  openssl nginx nghttp2-client
+  debhelper dpkg-dev lintian mmdebstrap gpg
 "
-EXTRA_PACKAGES="wrk nghttp2-client"
+EXTRA_PACKAGES="wrk"
 
 if [ "${1:-}" = "--extra" ]; then
     PACKAGES="$PACKAGES $EXTRA_PACKAGES"
@@ -27,6 +30,13 @@ for package in $PACKAGES; do
         missing="$missing $package"
     fi
 done
+
+# node and npm (scripts/install-js.sh, the browser tests): the machine's own
+# Node.js if it has one (it may come from elsewhere than Debian and provide
+# npm itself), else Debian's.
+if ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 
 if [ -z "$missing" ]; then
     echo "install-deps: every package is installed"

@@ -233,18 +233,28 @@ def _await_interim(sock, timeout):
         time.sleep(0.01)
 
 
+def _connection(port, timeout, tls):
+    """HTTP to 127.0.0.1:PORT, or HTTPS to localhost:PORT with TLS, an
+    ssl.SSLContext (the name the test certificates carry)."""
+    if tls is None:
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    return http.client.HTTPSConnection("localhost", port, timeout=timeout,
+                                       context=tls)
+
+
 def post_stream(port, path, source, *, chunked=False, expect=False,
                 size=None, content_type="application/dicom", headers=None,
                 blocksize=CHUNK, continue_timeout=1.0, on_progress=None,
-                timeout=900):
+                timeout=900, tls=None):
     """POSTs SOURCE (a file path or bytes) to 127.0.0.1:PORT PATH, streamed
     block by block, with Content-Length or chunked, with or without
-    Expect: 100-continue.  ON_PROGRESS(sent) runs after every block."""
+    Expect: 100-continue.  ON_PROGRESS(sent) runs after every block.  TLS,
+    an ssl.SSLContext, sends it over HTTPS to localhost:PORT."""
     if size is None:
         size = len(source) if isinstance(source, (bytes, bytearray)) \
             else os.path.getsize(source)
     started = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn = _connection(port, timeout, tls)
     try:
         conn.putrequest("POST", path)
         conn.putheader("Content-Type", content_type)
@@ -293,11 +303,12 @@ class Download:
     seconds: float
 
 
-def get_stream(port, path, sink=None, blocksize=CHUNK, timeout=900):
+def get_stream(port, path, sink=None, blocksize=CHUNK, timeout=900, tls=None):
     """GETs PATH from 127.0.0.1:PORT without compression and hashes the body
-    as it arrives; every block also goes to SINK (a binary file) if given."""
+    as it arrives; every block also goes to SINK (a binary file) if given.
+    TLS as for post_stream."""
     started = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn = _connection(port, timeout, tls)
     try:
         conn.request("GET", path, headers={"Accept-Encoding": "identity"})
         response = conn.getresponse()

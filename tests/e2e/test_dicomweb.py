@@ -226,10 +226,21 @@ def test_urls_follow_the_host_the_client_asked_for(apache):
         assert url.startswith("http://pacs.example:8443/orthanc/dicom-web/"), url
 
 
-def forwarded_of_last(orthanc, before):
+def assert_public_origin(orthanc, server, host_header, origin):
+    """A QIDO request to SERVER sent with HOST_HEADER: Orthanc is told
+    ORIGIN (host[:port]) and every URL it builds starts with it."""
+    before = len(orthanc.seen_requests())
+    r = requests.get(server.url + "/orthanc/dicom-web/studies",
+                     headers={"Host": host_header}, timeout=TIMEOUT)
+    assert r.status_code == 200
     wait_until(lambda: len(orthanc.seen_requests()) > before, timeout=10,
                what="the request in Orthanc's log")
-    return orthanc.seen_requests()[-1]["headers"]["forwarded"]
+    assert orthanc.seen_requests()[-1]["headers"]["forwarded"] == \
+        f"for=127.0.0.1;host={origin}/orthanc;proto=http"
+    urls = retrieve_urls(r.json())
+    assert urls
+    for url in urls:
+        assert url.startswith(f"http://{origin}/orthanc/dicom-web/"), url
 
 
 def test_host_without_port_gets_the_servers_port(orthanc, apache,
@@ -239,34 +250,16 @@ def test_host_without_port_gets_the_servers_port(orthanc, apache,
     ServerName, so the URLs Orthanc writes still work."""
     server = make_apache(f"ServerName 127.0.0.1:{{port}}\n"
                          f"OrthancProxy /orthanc/ {orthanc.url}/\n")
-    before = len(orthanc.seen_requests())
-    r = requests.get(server.url + "/orthanc/dicom-web/studies",
-                     headers={"Host": "127.0.0.1"}, timeout=TIMEOUT)
-    assert r.status_code == 200
-    assert forwarded_of_last(orthanc, before) == \
-        f"for=127.0.0.1;host=127.0.0.1:{server.port}/orthanc;proto=http"
-    urls = retrieve_urls(r.json())
-    assert urls
-    for url in urls:
-        assert url.startswith(f"http://127.0.0.1:{server.port}/orthanc/"), url
+    assert_public_origin(orthanc, server, "127.0.0.1",
+                         f"127.0.0.1:{server.port}")
 
 
 def test_use_canonical_name_keeps_the_client_from_choosing_the_host(
         orthanc, apache, make_apache):
     """With UseCanonicalName On the public origin is ServerName's, whatever
     Host the client sends: no client can make Orthanc write another host
-    into answers (which a cache may later give to others), nor into the
-    mapped-back Location."""
+    into answers (which a cache may later give to others)."""
     server = make_apache("UseCanonicalName On\n"
                          "ServerName pacs.example:8443\n"
                          f"OrthancProxy /orthanc/ {orthanc.url}/\n")
-    before = len(orthanc.seen_requests())
-    r = requests.get(server.url + "/orthanc/dicom-web/studies",
-                     headers={"Host": "evil.example"}, timeout=TIMEOUT)
-    assert r.status_code == 200
-    assert forwarded_of_last(orthanc, before) == \
-        "for=127.0.0.1;host=pacs.example:8443/orthanc;proto=http"
-    urls = retrieve_urls(r.json())
-    assert urls
-    for url in urls:
-        assert url.startswith("http://pacs.example:8443/orthanc/"), url
+    assert_public_origin(orthanc, server, "evil.example", "pacs.example:8443")
