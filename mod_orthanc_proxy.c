@@ -17,10 +17,13 @@
  *                                               CORS preflights
  *   fixups              apache/member_routing.c which member of a
  *                                               balancer takes the request
+ *   handler             apache/status_page.c    SetHandler orthanc-proxy-status
  *   check_config        apache/proxy_bridge.c   every mapping has its worker
  *
- * plus mod_proxy's own hooks (apache/backend_request.c) and the filters of
- * apache/error_response.c, apache/response_headers.c, apache/body_limit.c.
+ * plus mod_proxy's own hooks (apache/backend_request.c), the filters of
+ * apache/error_response.c, apache/response_headers.c, apache/body_limit.c,
+ * the "Require orthanc-access" provider (apache/authz_provider.c) and the
+ * status page's counters (apache/status_counters.c).
  * mod_proxy does the proxying itself; apache/proxy_bridge.c is the only
  * part that knows its structures, and nothing links against its symbols,
  * so the module loads before or after mod_proxy.  README.md, section
@@ -30,6 +33,7 @@
 #include <http_config.h>
 #include <http_request.h>
 
+#include "apache/authz_provider.h"
 #include "apache/backend_request.h"
 #include "apache/body_limit.h"
 #include "apache/config.h"
@@ -43,6 +47,8 @@
 #include "apache/member_routing.h"
 #include "apache/proxy_bridge.h"
 #include "apache/response_headers.h"
+#include "apache/status_counters.h"
+#include "apache/status_page.h"
 #include "apache/translate.h"
 
 static const command_rec orthanc_proxy_cmds[] = {
@@ -100,11 +106,14 @@ static void register_hooks(apr_pool_t *p)
     /* After op_prepare_forwarding, which may still refuse the request. */
     ap_hook_fixups(op_route_to_member, NULL, NULL, APR_HOOK_REALLY_LAST + 1);
     ap_hook_handler(op_local_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(op_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     op_register_backend_request_hooks();
     op_register_error_response();
     op_register_response_headers();
     op_register_body_limit();
     op_register_member_routing();
+    op_register_authz_provider(p);
+    op_register_status_counters();
 }
 
 AP_DECLARE_MODULE(orthanc_proxy) = {

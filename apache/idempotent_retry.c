@@ -13,9 +13,11 @@
  * whole request cycle again (the access policy included) and lets the
  * balancer choose a member anew, without the member that dropped it
  * (balancer_setup.c puts it in error, as mod_proxy does with a member it
- * cannot reach; its pooled connections may be as dead).  Only GET (HEAD is forwarded as a GET but
- * keeps its own semantics), never a request with a body, never after a
- * timeout (a slow answer asked twice costs twice), never twice.
+ * cannot reach; its pooled connections may be as dead).  Only GET (HEAD
+ * is forwarded as a GET but keeps its own semantics), never a request with
+ * a body, never after a timeout (a slow answer asked twice costs twice),
+ * never twice, and only on a balancer: a single Orthanc has no other
+ * member to ask.
  */
 /* Before APR's headers: without offsetof, APR_BRIGADE_SENTINEL takes a
  * member address through a null pointer (see error_response.c). */
@@ -76,7 +78,9 @@ int op_retry_dropped_request(int *status, request_rec *r)
     const op_request *req = op_request_get(r);
     int dropped = apr_table_get(r->notes, DROPPED_NOTE) != NULL;
 
-    if (req == NULL || !retriable(r)
+    /* Only a balancer has another member to ask. */
+    if (req == NULL || req->mapping->backend.kind != OP_BACKEND_BALANCER
+        || !retriable(r)
         || apr_table_get(r->notes, "proxy_timedout") != NULL
         || !(dropped || (*status == HTTP_BAD_GATEWAY && r->bytes_sent == 0
                          && r->sent_bodyct == 0))) {

@@ -16,6 +16,7 @@
 #include "logic/access_rules.h"
 #include "logic/directive_args.h"
 #include "logic/path_canon.h"
+#include "logic/traffic_counters.h"
 
 /* The module record (mod_orthanc_proxy.c): the key under which httpd keeps
  * the module's configuration and per-request data. */
@@ -31,6 +32,9 @@ typedef struct {
      * the sticky-session cookie that pins a request to it. */
     const char *writer_route;
     const char *writer_pin;
+    /* In shared memory, set when Apache starts; NULL when nothing is
+     * counted (status_counters.c). */
+    op_traffic_counters *counters;
 } op_mapping;
 
 /* Per server and virtual host. */
@@ -77,6 +81,10 @@ typedef struct {
     /* Set when mod_proxy's failure to reach Orthanc has a known cause
      * (backend_request.c); the error body and its log line give it. */
     const char *backend_error;
+    /* Why a Require orthanc-access line said no (authz_provider.c), kept
+     * until Apache's authorization has decided. */
+    struct op_authz_denial *authz_denial;
+    int admitted;               /* Apache's access control let it through */
 } op_request;
 
 op_server_conf *op_server_conf_get(const server_rec *s);

@@ -5,8 +5,11 @@ Elapsed time on a shared machine is noise; instructions counted by
 valgrind's callgrind are not.  Apache runs as a single process (-X) under
 callgrind twice per setup, serving N1 then N2 identical requests; the
 difference divided by N2 - N1 is the cost of one request, start-up and
-shutdown cancelled out.  Setups: a plain `ProxyPass`, and the module at the
-default level (every request canonicalised, classified and checked).
+shutdown cancelled out.  Setups: a plain `ProxyPass`; the module at the
+default level (every request canonicalised, classified and checked); the
+module with a status page but without mod_slotmem_shm, so nothing is
+counted; and the same with mod_slotmem_shm loaded, so that every request is
+counted in shared memory.  The last two differ only by the counting.
 
     /usr/bin/python3 bench/instructions.py [--requests N1 N2] [--path /system]
 """
@@ -27,16 +30,34 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
 import harness  # noqa: E402
 
+STATUS_PAGE = """
+<Location /status>
+    SetHandler orthanc-proxy-status
+</Location>
+"""
+# name: (configuration, prefix, load the module, extra modules)
 SETUPS = {
-    "plain ProxyPass": ("ProxyPass /plain/ {url}/\n", "/plain", False),
-    "mod_orthanc_proxy": ("OrthancProxy /orthanc/ {url}/\n", "/orthanc", True),
+    "plain ProxyPass": ("ProxyPass /plain/ {url}/\n", "/plain", False, ()),
+    "mod_orthanc_proxy": ("OrthancProxy /orthanc/ {url}/\n", "/orthanc", True,
+                          ()),
+    "mod_orthanc_proxy + status page, not counting": (
+        "OrthancProxy /orthanc/ {url}/\n" + STATUS_PAGE, "/orthanc", True, ()),
+    "mod_orthanc_proxy + status page, counting": (
+        "OrthancProxy /orthanc/ {url}/\n" + STATUS_PAGE, "/orthanc", True,
+        ("slotmem_shm",)),
 }
+NOT_COUNTED = "mod_orthanc_proxy + status page, not counting"
+COUNTED = "mod_orthanc_proxy + status page, counting"
 
 
-def count_instructions(workdir, name, body, prefix, module, path, requests_n):
+def count_instructions(workdir, name, setup, path, requests_n, counted=False):
+    """Total instructions of an Apache that served REQUESTS_N requests;
+    COUNTED: check that its status page counted them all."""
+    body, prefix, module, extra = setup
     # The process keeps its user: callgrind writes the profile it opened.
     apache = harness.Apache(workdir, body, name=f"{name}-{requests_n}",
-                            load_module_under_test=module, switch_user=False)
+                            load_module_under_test=module, switch_user=False,
+                            extra_modules=extra)
     out = os.path.join(apache.workdir, "callgrind.out")
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
@@ -50,6 +71,8 @@ def count_instructions(workdir, name, body, prefix, module, path, requests_n):
             for _ in range(requests_n):
                 r = session.get(f"{apache.url}{prefix}{path}", timeout=120)
                 assert r.status_code == 200, r.status_code
+            if counted:
+                check_counted(session, apache, requests_n)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=300)
@@ -60,6 +83,14 @@ def count_instructions(workdir, name, body, prefix, module, path, requests_n):
             if m:
                 totals.append(int(m.group(1)))
     return max(totals)
+
+
+def check_counted(session, apache, requests_n):
+    """The status page counted every request (it is not itself counted)."""
+    def counted():
+        status = session.get(apache.url + "/status?json", timeout=120).json()
+        return status["mappings"][0]["requests"] == requests_n
+    harness.wait_until(counted, 60, what="the status page to count")
 
 
 def main():
@@ -77,12 +108,14 @@ def main():
         with open(os.path.join(harness.SAMPLE_DIR, "CT_small.dcm"), "rb") as f:
             orthanc.upload(f.read())
         costs = {}
-        for name, (body, prefix, module) in SETUPS.items():
-            body = body.format(url=orthanc.url)
-            low = count_instructions(workdir, "a", body, prefix, module,
-                                     args.path, n1)
-            high = count_instructions(workdir, "b", body, prefix, module,
-                                      args.path, n2)
+        for number, (name, setup) in enumerate(SETUPS.items()):
+            body, prefix, module, extra = setup
+            setup = (body.format(url=orthanc.url), prefix, module, extra)
+            counted = name == COUNTED
+            low = count_instructions(workdir, f"{number}a", setup, args.path,
+                                     n1, counted)
+            high = count_instructions(workdir, f"{number}b", setup, args.path,
+                                      n2, counted)
             costs[name] = (high - low) / (n2 - n1)
     finally:
         orthanc.stop()
@@ -95,8 +128,13 @@ def main():
     for name, cost in costs.items():
         print(f"| {name} | {cost:,.0f} |")
     plain, module = costs["plain ProxyPass"], costs["mod_orthanc_proxy"]
+    page, counted = costs[NOT_COUNTED], costs[COUNTED]
     print(f"\nmodule / plain: {module / plain:.3f} "
           f"(+{module - plain:,.0f} instructions per request)")
+    print(f"the status page's <Location>, not counting: {page / module:.4f} "
+          f"({page - module:+,.0f} instructions per request)")
+    print(f"counting, with / without: {counted / page:.4f} "
+          f"({counted - page:+,.0f} instructions per request)")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,12 @@ PID at the end:
                 (Proxy100Continue On, mod_proxy's default)
   plain-no100   the same with "Proxy100Continue Off"
   module        Apache, "OrthancProxy /orthanc/ http://127.0.0.1:PORT/"
-The three Apaches are identical but for those lines (same MPM defaults,
-same modules; the plain ones do not load mod_orthanc_proxy).
+  module+status the same with mod_slotmem_shm and a status page
+                (SetHandler orthanc-proxy-status): every request counted
+                in shared memory
+The Apaches are identical but for those lines (same MPM defaults, same
+modules; the plain ones do not load mod_orthanc_proxy, only module+status
+loads mod_slotmem_shm).
 
 Measured, target after target in rounds so that the noise of a shared
 machine hits all targets alike, and reported as medians and RATIOS:
@@ -48,7 +52,7 @@ import requests        # noqa: E402
 import harness         # noqa: E402
 import big_dicom       # noqa: E402
 
-TARGETS = ["direct", "plain", "plain-no100", "module"]
+TARGETS = ["direct", "plain", "plain-no100", "module", "module+status"]
 UPLOADS = [  # (label, chunked, expect)
     ("upload CL", False, False),
     ("upload CL+Expect", False, True),
@@ -63,6 +67,11 @@ RAW_UPLOADS = [
     ("raw upload chunked (/tools/find)", True),
 ]
 MIB = 1024 * 1024
+STATUS_PAGE = """
+<Location /status>
+    SetHandler orthanc-proxy-status
+</Location>
+"""
 
 
 class Target:
@@ -95,13 +104,16 @@ OrthancProxy /orthanc/ {url}/ timeout=600
                                       name="apache-plain-no100",
                                       load_module_under_test=False),
         "module": harness.Apache(workdir, module, name="apache-module"),
+        "module+status": harness.Apache(workdir, module + STATUS_PAGE,
+                                        name="apache-module-status",
+                                        extra_modules=["slotmem_shm"]),
     }
     targets = {"direct": Target("direct", orthanc.http_port, "")}
     for name, apache in apaches.items():
         apache.start()
         targets[name] = Target(name, apache.port,
-                               "/orthanc" if name == "module" else "/plain",
-                               apache)
+                               "/orthanc" if name.startswith("module")
+                               else "/plain", apache)
     return targets
 
 
@@ -176,8 +188,9 @@ class Watch:
 
 def run_small(targets, orthanc, paths, args, results):
     for name in TARGETS:            # warm-up: children, pooled connections
-        ab(targets[name].port, targets[name].prefix + paths["GET /system"], 1,
-           args.concurrency)
+        results[("warm-up", name)] = [ab(
+            targets[name].port, targets[name].prefix + paths["GET /system"], 1,
+            args.concurrency)]
     for round_ in range(args.rounds):
         for label, path in paths.items():
             order = TARGETS if round_ % 2 == 0 else TARGETS[::-1]
@@ -328,10 +341,10 @@ def paired_ratio(mod, runs, figure):
             f"({min(ratios):.2f}-{max(ratios):.2f})")
 
 
-def ratio_lines(results, rows, others, figure_of):
+def ratio_lines(results, rows, others, figure_of, numerator="module"):
     lines = []
     for measure in dict.fromkeys(r["measure"] for r in rows):
-        mod = results.get((measure, "module"))
+        mod = results.get((measure, numerator))
         if not mod:
             continue
         figure = figure_of(mod[0])
@@ -425,6 +438,29 @@ def print_report(results, rows, meta):
     table(["measure"] + [f"module/{o}" for o in others],
           [[m] + c for m, c in ratio_lines(results, rows, others, cpu)])
 
+    print("The status page's counters: module+status / module, paired round "
+          "by round, median (min-max): speed (req/s or s) and Apache CPU time")
+    print()
+    table(["measure", "speed", "Apache CPU"],
+          [[m] + s + c for (m, s), (_, c) in zip(
+              ratio_lines(results, rows, ["module"], speed, "module+status"),
+              ratio_lines(results, rows, ["module"], cpu, "module+status"))])
+    if meta.get("counted") is not None:
+        completed = sum(r["requests"] for (label, name), runs in results.items()
+                        if name == "module+status" for r in runs
+                        if "requests" in r)
+        print(f"The status page of module+status counted {meta['counted']} "
+              f"requests to /orthanc/; ab completed {completed} (ab -t does "
+              f"not count the requests in flight when its time runs out).")
+        print()
+
+
+def counted_requests(target):
+    """What module+status's status page says it counted."""
+    status = requests.get(f"http://127.0.0.1:{target.port}/status?json",
+                          timeout=60).json()
+    return status["mappings"][0].get("requests")
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -484,6 +520,7 @@ def main():
             large_labels = ([u[0] for u in UPLOADS] + [u[0] for u in RAW_UPLOADS]
                             + ["download /file"])
         rows = summarize(results, list(paths), large_labels)
+        meta["counted"] = counted_requests(targets["module+status"])
         meta["elapsed_s"] = round(time.monotonic() - started)
         print_report(results, rows, meta)
         print(f"\n(elapsed {meta['elapsed_s']} s)")

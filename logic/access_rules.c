@@ -27,11 +27,29 @@ const char *op_rule_make(apr_pool_t *p, int allow, const char *methods,
     return NULL;
 }
 
-/* The decision's rule when the level decides, by level: every request gets
- * one, so it is not built each time. */
+/* How a refusal by level names the directive: OrthancProxyAccess for the
+ * location's ceiling, the Require line for the authorization provider
+ * ("... needs NEEDS modify; GRANTED read"). */
+typedef struct {
+    const char *const *level_rules;  /* by level: the rule a decision names */
+    const char *needs;
+    const char *granted;
+} wording;
+
+/* Every request gets a decision: the level rules are not built each time. */
 static const char *const ACCESS_RULES[] = {
     NULL, "OrthancProxyAccess read", "OrthancProxyAccess upload",
     "OrthancProxyAccess modify", "OrthancProxyAccess admin"
+};
+static const char *const REQUIRE_RULES[] = {
+    NULL, "Require orthanc-access read", "Require orthanc-access upload",
+    "Require orthanc-access modify", "Require orthanc-access admin"
+};
+static const wording ACCESS_WORDING = {
+    ACCESS_RULES, "OrthancProxyAccess", "this location allows"
+};
+static const wording REQUIRE_WORDING = {
+    REQUIRE_RULES, "Require orthanc-access", "the requirements that applied grant"
 };
 
 /* The first rule of kind ALLOW that matches, or NULL. */
@@ -51,9 +69,9 @@ static const op_rule *matching_rule(const apr_array_header_t *rules, int allow,
     return NULL;
 }
 
-op_decision op_decide(apr_pool_t *p, op_level level,
-                      const apr_array_header_t *rules, const char *method,
-                      const op_path *path, int from)
+static op_decision decide(apr_pool_t *p, op_level level,
+                          const apr_array_header_t *rules, const char *method,
+                          const op_path *path, int from, const wording *words)
 {
     const char *as = strcmp(method, "HEAD") == 0 ? "GET" : method;
     const op_rule *rule;
@@ -83,11 +101,27 @@ op_decision op_decide(apr_pool_t *p, op_level level,
     route = op_route_find(as, path, from);
     needed = route ? route->level : OP_LEVEL_ADMIN;
     decision.allowed = level >= needed;
-    decision.rule = ACCESS_RULES[level];
+    decision.rule = words->level_rules[level];
     decision.reason = decision.allowed ? NULL : apr_psprintf(
-        p, "%s %s (%s) needs OrthancProxyAccess %s; this location allows %s",
+        p, "%s %s (%s) needs %s %s; %s %s",
         method, op_path_join(p, path, from, OP_PATH_DECODED),
         route ? route->family : "a route this proxy does not know",
-        op_level_name(needed), op_level_name(level));
+        words->needs, op_level_name(needed), words->granted,
+        op_level_name(level));
     return decision;
+}
+
+op_decision op_decide(apr_pool_t *p, op_level level,
+                      const apr_array_header_t *rules, const char *method,
+                      const op_path *path, int from)
+{
+    return decide(p, level, rules, method, path, from, &ACCESS_WORDING);
+}
+
+op_decision op_decide_require(apr_pool_t *p, op_level level,
+                              const apr_array_header_t *rules,
+                              const char *method, const op_path *path,
+                              int from)
+{
+    return decide(p, level, rules, method, path, from, &REQUIRE_WORDING);
 }

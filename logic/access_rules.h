@@ -43,4 +43,13 @@ op_decision op_decide(apr_pool_t *p, op_level level,
                       const apr_array_header_t *rules, const char *method,
                       const op_path *path, int from);
 
+/* The same decision for `Require orthanc-access LEVEL`, the authorization
+ * provider (apache/authz_provider.c): the same rules and route table, so
+ * that the line admits exactly what OrthancProxyAccess LEVEL would; the
+ * rule and the reason name the Require line instead. */
+op_decision op_decide_require(apr_pool_t *p, op_level level,
+                              const apr_array_header_t *rules,
+                              const char *method, const op_path *path,
+                              int from);
+
 #endif

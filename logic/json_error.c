@@ -42,7 +42,7 @@ static apr_size_t utf8_sequence_length(const unsigned char *s)
  * header), which can be any bytes: control characters are escaped, and a
  * byte that does not start well-formed UTF-8 becomes U+FFFD, so that the
  * body stays valid JSON for every parser. */
-static char *json_string(apr_pool_t *p, const char *text)
+char *op_json_string(apr_pool_t *p, const char *text)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *c = (const unsigned char *)text;
@@ -86,9 +86,9 @@ char *op_json_error(apr_pool_t *p, int status, const char *message,
                     const char *rule)
 {
     return apr_psprintf(p, "{\"status\": %d, \"message\": %s%s%s}\n", status,
-                        json_string(p, message ? message : ""),
+                        op_json_string(p, message ? message : ""),
                         rule ? ", \"rule\": " : "",
-                        rule ? json_string(p, rule) : "");
+                        rule ? op_json_string(p, rule) : "");
 }
 
 const char *op_default_error_message(int status)

@@ -12,6 +12,10 @@
 char *op_json_error(apr_pool_t *p, int status, const char *message,
                     const char *rule);
 
+/* TEXT as a quoted JSON string: control characters escaped, bytes that do
+ * not start well-formed UTF-8 replaced by U+FFFD. */
+char *op_json_string(apr_pool_t *p, const char *text);
+
 /* What a person should read for STATUS when nothing more precise is known. */
 const char *op_default_error_message(int status);
 

@@ -79,6 +79,35 @@ START_TEST(head_is_decided_as_get)
 }
 END_TEST
 
+START_TEST(require_lines_decide_like_the_level_and_say_so)
+{
+    static const char *const spec[] = {
+        "allow", "GET", "/viewer/**",
+        "deny", "DELETE", "/patients/**", NULL
+    };
+    op_path path = test_path("/patients/x");
+    op_decision d = op_decide_require(test_pool, OP_LEVEL_READ, rules(spec),
+                                      "DELETE", &path, 0);
+    ck_assert(!d.allowed);
+    ck_assert_str_eq(d.rule, "OrthancProxyDeny DELETE /patients/**");
+
+    d = op_decide_require(test_pool, OP_LEVEL_UPLOAD, rules(spec), "DELETE",
+                          (path = test_path("/studies/x"), &path), 0);
+    ck_assert(!d.allowed);
+    ck_assert_str_eq(d.rule, "Require orthanc-access upload");
+    ck_assert_ptr_nonnull(strstr(d.reason, "needs Require orthanc-access "
+                                           "modify; the requirements that "
+                                           "applied grant upload"));
+
+    path = test_path("/viewer/app/index.html");
+    ck_assert(op_decide_require(test_pool, OP_LEVEL_READ, rules(spec), "GET",
+                                &path, 0).allowed);
+    path = test_path("/studies/x");
+    ck_assert(op_decide_require(test_pool, OP_LEVEL_MODIFY, rules(spec),
+                                "DELETE", &path, 0).allowed);
+}
+END_TEST
+
 START_TEST(bad_rules_are_named)
 {
     op_rule rule;
@@ -98,6 +127,7 @@ Suite *access_rules_suite(void)
     tcase_add_test(tc, deny_rules_win);
     tcase_add_test(tc, allow_rules_reach_beyond_the_level);
     tcase_add_test(tc, head_is_decided_as_get);
+    tcase_add_test(tc, require_lines_decide_like_the_level_and_say_so);
     tcase_add_test(tc, bad_rules_are_named);
     suite_add_tcase(s, tc);
     return s;

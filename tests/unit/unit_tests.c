@@ -52,6 +52,8 @@ int main(void)
     srunner_add_suite(runner, cors_policy_suite());
     srunner_add_suite(runner, httpd_version_suite());
     srunner_add_suite(runner, route_class_suite());
+    srunner_add_suite(runner, traffic_counters_suite());
+    srunner_add_suite(runner, status_report_suite());
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);

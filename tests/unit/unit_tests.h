@@ -30,5 +30,7 @@ Suite *access_rules_suite(void);
 Suite *cors_policy_suite(void);
 Suite *httpd_version_suite(void);
 Suite *route_class_suite(void);
+Suite *traffic_counters_suite(void);
+Suite *status_report_suite(void);
 
 #endif
