@@ -28,5 +28,9 @@ Suite *pattern_suite(void);
 Suite *route_table_suite(void);
 Suite *access_rules_suite(void);
 Suite *cors_policy_suite(void);
+Suite *json_read_suite(void);
+Suite *cache_policy_suite(void);
+Suite *cache_key_suite(void);
+Suite *orthanc_changes_suite(void);
 
 #endif
