@@ -28,10 +28,14 @@ typedef struct {
     const char *defined_at;   /* "file:line", for configuration messages */
 } op_mapping;
 
+/* The cache's settings and state of one server (apache/cache_config.h). */
+struct op_cache_server;
+
 /* Per server and virtual host. */
 typedef struct {
     /* op_mapping *, own ones first, then those inherited from the main server */
     apr_array_header_t *mappings;
+    struct op_cache_server *cache;   /* never NULL */
 } op_server_conf;
 
 /* Per directory (server defaults and <Location>); every field can be
@@ -47,6 +51,9 @@ typedef struct {
     int encoded_body;              /* OrthancProxyAllowEncodedBody: -1 unset */
     int cors_set;
     apr_array_header_t *cors_origins; /* OrthancProxyCORS, NULL if off */
+    int cache;                     /* OrthancProxyCache: -1 unset, 0 off, 1 on */
+    apr_int64_t cache_max_age[2];  /* OrthancProxyCacheMaxAge (seconds):
+                                    * content, aggregates; -1 unset */
 } op_dir_conf;
 
 typedef enum {
@@ -66,6 +73,8 @@ typedef struct {
     /* Set when the module refuses the request; read by the error body. */
     const char *reason;
     const char *rule;
+    /* Set when OrthancProxyCache handles the request (cache_request.c). */
+    struct op_cache_request *cache;
 } op_request;
 
 op_server_conf *op_server_conf_get(const server_rec *s);
