@@ -14,7 +14,7 @@ PACKAGES="
   cppcheck valgrind clang libclang-rt-14-dev
   chromium
 "
-EXTRA_PACKAGES="wrk nghttp2-client"
+EXTRA_PACKAGES="wrk nghttp2-client nginx"
 
 if [ "${1:-}" = "--extra" ]; then
     PACKAGES="$PACKAGES $EXTRA_PACKAGES"

@@ -641,3 +641,50 @@ def test_a_small_socache_and_token_store_stay_correct(orthanc, make_apache,
         assert requests.delete(f"{orthanc.url}/instances/{victim}").ok
         fresh_within(session, {preview: lambda r: r.status_code == 404},
                      time.monotonic())
+
+
+# ------------------------------------------------------------- memory
+
+def test_no_invalid_memory_access_in_the_cache(orthanc, make_apache, workdir):
+    """Apache as one process under valgrind's memcheck: misses, hits, a
+    revalidation, changes through the proxy and straight on Orthanc, which
+    the follower (a watchdog thread of that process) reads and looks up."""
+    from test_memcheck import start_under_valgrind
+    import signal
+
+    apache = make_apache(cache_site(orthanc.url, cache_dir(workdir)),
+                         start=False, extra_modules=CACHE_MODULES)
+    log_path = os.path.join(workdir, "valgrind.log")
+    proc = start_under_valgrind(apache, log_path)
+    try:
+        deadline = time.monotonic() + 120
+        while "following the changes" not in apache.error_log():
+            assert time.monotonic() < deadline, apache.error_log()
+            time.sleep(0.2)
+        description, answers = own_instance(orthanc, "MEMCHECK", slices=2)
+        base = f"{apache.url}/orthanc/instances/{answers[0]['ID']}"
+        with requests.Session() as session:
+            for _ in range(2):
+                r = session.get(base + "/preview", timeout=120)
+                assert r.status_code == 200
+            assert session.get(base + "/preview", timeout=120, headers={
+                "If-None-Match": r.headers["ETag"]}).status_code in (200, 304)
+            assert session.get(apache.url + "/orthanc/changes",
+                               timeout=120).status_code == 200
+            assert session.put(base + "/metadata/Sample", data="x",
+                               timeout=120).status_code == 200
+            orthanc.upload(ct_series.instance_bytes(description, 1, seed=3))
+            requests.put(f"{orthanc.url}/instances/{answers[1]['ID']}"
+                         f"/metadata/Sample", data="y")
+            time.sleep(3)
+            assert session.delete(base, timeout=120).status_code == 200
+            assert session.get(base + "/preview", timeout=120).status_code == 404
+            time.sleep(3)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=300)
+    with open(log_path) as f:
+        log = f.read()
+    summary = re.search(r"ERROR SUMMARY: (\d+) errors", log)
+    assert summary, log[-2000:]
+    assert summary.group(1) == "0", log
