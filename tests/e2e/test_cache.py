@@ -84,15 +84,17 @@ def warm(session, urls, **kwargs):
     """Requests each URL until it comes from the cache; its first answer."""
     first = {}
     for url in urls:
-        for attempt in range(20):
+        # A loaded machine can hold the follower back: requests then bypass
+        # the cache until it is in step again.
+        deadline = time.monotonic() + 20
+        while True:
             r = session.get(url, **kwargs)
             assert r.status_code == 200, (url, r.status_code, r.text[:300])
             first.setdefault(url, r)
             if x_cache(r) == "HIT":
                 break
+            assert time.monotonic() < deadline, f"{url} never came from the cache"
             time.sleep(0.05)
-        else:
-            raise AssertionError(f"{url} never came from the cache")
     return first
 
 
@@ -652,7 +654,10 @@ def test_no_invalid_memory_access_in_the_cache(orthanc, make_apache, workdir):
     from test_memcheck import start_under_valgrind
     import signal
 
-    apache = make_apache(cache_site(orthanc.url, cache_dir(workdir)),
+    # Under valgrind the follower is slow: a longer delay lets requests
+    # find it in step, and take the paths of hits.
+    apache = make_apache(cache_site(orthanc.url, cache_dir(workdir),
+                                    server="OrthancProxyCacheMaxDelay 10"),
                          start=False, extra_modules=CACHE_MODULES)
     log_path = os.path.join(workdir, "valgrind.log")
     proc = start_under_valgrind(apache, log_path)
@@ -668,7 +673,8 @@ def test_no_invalid_memory_access_in_the_cache(orthanc, make_apache, workdir):
                 r = session.get(base + "/preview", timeout=120)
                 assert r.status_code == 200
             assert session.get(base + "/preview", timeout=120, headers={
-                "If-None-Match": r.headers["ETag"]}).status_code in (200, 304)
+                "If-None-Match": r.headers.get("ETag", '"x"')}).status_code \
+                in (200, 304)
             assert session.get(apache.url + "/orthanc/changes",
                                timeout=120).status_code == 200
             assert session.put(base + "/metadata/Sample", data="x",
@@ -676,10 +682,10 @@ def test_no_invalid_memory_access_in_the_cache(orthanc, make_apache, workdir):
             orthanc.upload(ct_series.instance_bytes(description, 1, seed=3))
             requests.put(f"{orthanc.url}/instances/{answers[1]['ID']}"
                          f"/metadata/Sample", data="y")
-            time.sleep(3)
+            time.sleep(6)
             assert session.delete(base, timeout=120).status_code == 200
             assert session.get(base + "/preview", timeout=120).status_code == 404
-            time.sleep(3)
+            time.sleep(6)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=300)
