@@ -28,7 +28,8 @@ SLICES = 4
 # The module's Orthanc logs every request it receives (RECORDING_FILTER) and
 # knows a user metadata.
 ORTHANC_OPTIONS = {"record": True,
-                   "settings": {"UserMetadata": {"Sample": 1024}}}
+                   "settings": {"UserMetadata": {"Sample": 1024},
+                                "UserContentType": {"sample": 1025}}}
 
 
 def cache_dir(workdir):
@@ -386,6 +387,25 @@ def test_a_metadata_change_is_visible(orthanc, series, apache):
         assert session.get(url).text == "third"
 
 
+def test_an_attachment_change_is_visible(orthanc, series, apache):
+    _, answers = series
+    instance = answers[1]["ID"]
+    direct = f"{orthanc.url}/instances/{instance}/attachments/sample"
+    url = f"{apache.url}/orthanc/instances/{instance}/attachments/sample/data"
+    listing = f"{apache.url}/orthanc/instances/{instance}/attachments"
+    assert requests.put(direct, data="first").ok
+    with requests.Session() as session:
+        warm(session, [url, listing])
+        assert session.get(url).text == "first"
+        assert requests.put(direct, data="second").ok
+        fresh_within(session, {url: lambda r: r.text == "second"},
+                     time.monotonic())
+        assert requests.delete(direct).ok
+        fresh_within(session, {
+            url: lambda r: r.status_code == 404,
+            listing: lambda r: "sample" not in r.json()}, time.monotonic())
+
+
 def test_a_label_change_is_visible(orthanc, series, apache):
     _, answers = series
     instance = answers[2]["ID"]
@@ -523,6 +543,21 @@ def test_users_never_get_each_others_answers(make_orthanc, make_apache,
 
 # ------------------------------------------------------------- browser
 
+def settled(orthanc, series_id):
+    """Until Orthanc marked the series, its study and patient stable
+    (StableAge, 1 s here) and the follower renewed their tokens: those
+    changes must not fall between two loads of a page."""
+    study = requests.get(f"{orthanc.url}/series/{series_id}").json()["ParentStudy"]
+    patient = requests.get(f"{orthanc.url}/studies/{study}").json()["ParentPatient"]
+    deadline = time.monotonic() + 30
+    for path in (f"/series/{series_id}", f"/studies/{study}",
+                 f"/patients/{patient}"):
+        while not requests.get(orthanc.url + path).json()["IsStable"]:
+            assert time.monotonic() < deadline, f"{path} never became stable"
+            time.sleep(0.1)
+    time.sleep(MAX_DELAY)
+
+
 PAGE = """<!DOCTYPE html>
 <html><body><p id="state">loading</p><div id="images"></div>
 <script>
@@ -553,6 +588,7 @@ def test_a_browser_loads_a_series_twice_and_orthanc_renders_once(
     expected = len(requests.get(f"{orthanc.url}/series/{series_id}")
                    .json()["Instances"])
     profile = os.path.join(workdir, "profile")
+    settled(orthanc, series_id)
 
     def previews_seen():
         return [s for s in orthanc.seen_requests()
@@ -574,6 +610,41 @@ def test_a_browser_loads_a_series_twice_and_orthanc_renders_once(
     assert all(re.search(r'" 304 ', line) for line in second), second
     print(f"second load: {len(second)} conditional requests for "
           f"{expected} previews, all 304")
+
+
+def test_the_demo_app_twice_and_orthanc_sees_nothing_the_second_time(
+        orthanc, series, apache, workdir):
+    """The demo application (demo/www): patients, studies, series and one
+    preview per series.  Loaded again in the same browser, every answer is
+    revalidated with mod_cache: no request of the page reaches Orthanc."""
+    import shutil
+    from harness import SRCDIR
+    shutil.copytree(os.path.join(SRCDIR, "demo", "www"), apache.docroot,
+                    dirs_exist_ok=True)
+    for directory, _, files in os.walk(apache.docroot):
+        os.chmod(directory, 0o755)
+        for name in files:
+            os.chmod(os.path.join(directory, name), 0o644)
+    _, answers = series
+    page = f"{apache.url}/#study={answers[0]['ParentStudy']}"
+    profile = os.path.join(workdir, "demo-profile")
+    settled(orthanc, answers[0]["ParentSeries"])
+
+    def proxied():
+        # The follower's own requests to Orthanc carry no Forwarded header.
+        return [s for s in orthanc.seen_requests()
+                if "forwarded" in s["headers"]]
+
+    before = len(proxied())
+    dom = browser_dom(page, workdir, profile=profile)
+    assert "/preview" in dom and "No preview" not in dom, dom
+    first = proxied()[before:]
+    assert any(s["uri"].endswith("/preview") for s in first), first
+    between = len(proxied())
+    dom = browser_dom(page, workdir, profile=profile)
+    assert "/preview" in dom
+    assert proxied()[between:] == []
+    print(f"first load: {len(first)} requests reached Orthanc; second: none")
 
 
 # ------------------------------------------------------------- bounds
