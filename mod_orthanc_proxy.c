@@ -24,6 +24,10 @@
  * apache/error_response.c, apache/response_headers.c, apache/body_limit.c,
  * the "Require orthanc-access" provider (apache/authz_provider.c) and the
  * status page's counters (apache/status_counters.c).
+ *
+ * OrthancProxyCache (apache/cache_setup.c) registers its own start-up
+ * hooks, its fixup and its filters: mod_cache keeps the answers, with the
+ * module's keys; mod_watchdog runs the change follower.
  * mod_proxy does the proxying itself; apache/proxy_bridge.c is the only
  * part that knows its structures, and nothing links against its symbols,
  * so the module loads before or after mod_proxy.  README.md, section
@@ -36,6 +40,8 @@
 #include "apache/authz_provider.h"
 #include "apache/backend_request.h"
 #include "apache/body_limit.h"
+#include "apache/cache_config.h"
+#include "apache/cache_setup.h"
 #include "apache/config.h"
 #include "apache/cors.h"
 #include "apache/credentials.h"
@@ -83,6 +89,22 @@ static const command_rec orthanc_proxy_cmds[] = {
                      RSRC_CONF | ACCESS_CONF,
                      "origins (https://host[:port] ...), * or off: the other "
                      "origins whose pages may call Orthanc (off by default)"),
+    AP_INIT_FLAG("OrthancProxyCache", op_cmd_cache, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "On to let mod_cache keep Orthanc's answers, made fresh "
+                 "again from Orthanc's change log (Off by default)"),
+    AP_INIT_TAKE12("OrthancProxyCacheMaxAge", op_cmd_cache_max_age, NULL,
+                   RSRC_CONF | ACCESS_CONF,
+                   "CONTENT [AGGREGATES]: seconds mod_cache keeps an answer "
+                   "without asking Orthanc again (86400 and 3600)"),
+    AP_INIT_TAKE1("OrthancProxyCacheStore", op_cmd_cache_store, NULL,
+                  RSRC_CONF,
+                  "PROVIDER[:ARGS]: the socache holding the cache's "
+                  "generation tokens (shmcb by default)"),
+    AP_INIT_TAKE1("OrthancProxyCacheMaxDelay", op_cmd_cache_max_delay, NULL,
+                  RSRC_CONF,
+                  "TIME: how long after a change in Orthanc a cached answer "
+                  "may still be served (1 second by default)"),
     { NULL }
 };
 
@@ -114,6 +136,7 @@ static void register_hooks(apr_pool_t *p)
     op_register_member_routing();
     op_register_authz_provider(p);
     op_register_status_counters();
+    op_register_cache();
 }
 
 AP_DECLARE_MODULE(orthanc_proxy) = {

@@ -8,6 +8,7 @@
 #include <httpd.h>
 #include <http_config.h>
 
+#include "cache_config.h"
 #include "config.h"
 #include "request_context.h"
 
@@ -15,6 +16,7 @@ void *op_create_server_conf(apr_pool_t *p, server_rec *s)
 {
     op_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
     conf->mappings = apr_array_make(p, 2, sizeof(op_mapping *));
+    conf->cache = op_cache_create_server(p);
     return conf;
 }
 
@@ -24,6 +26,7 @@ void *op_merge_server_conf(apr_pool_t *p, void *base_conf, void *add_conf)
     op_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
     /* A virtual host's own mappings come first and win a tie. */
     conf->mappings = apr_array_append(p, add->mappings, base->mappings);
+    conf->cache = op_cache_merge_server(p, base->cache, add->cache);
     return conf;
 }
 
@@ -33,6 +36,8 @@ void *op_create_dir_conf(apr_pool_t *p, char *dir)
     conf->level = OP_LEVEL_UNSET;
     conf->rules = apr_array_make(p, 2, sizeof(op_rule));
     conf->encoded_body = -1;
+    conf->cache = -1;
+    conf->cache_max_age[0] = conf->cache_max_age[1] = -1;
     return conf;
 }
 
@@ -56,5 +61,10 @@ void *op_merge_dir_conf(apr_pool_t *p, void *base_conf, void *add_conf)
                                                  : base->encoded_body;
     conf->cors_set = add->cors_set || base->cors_set;
     conf->cors_origins = add->cors_set ? add->cors_origins : base->cors_origins;
+    conf->cache = add->cache != -1 ? add->cache : base->cache;
+    conf->cache_max_age[0] = add->cache_max_age[0] != -1
+                             ? add->cache_max_age[0] : base->cache_max_age[0];
+    conf->cache_max_age[1] = add->cache_max_age[1] != -1
+                             ? add->cache_max_age[1] : base->cache_max_age[1];
     return conf;
 }

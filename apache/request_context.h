@@ -37,10 +37,14 @@ typedef struct {
     op_traffic_counters *counters;
 } op_mapping;
 
+/* The cache's settings and state of one server (apache/cache_config.h). */
+struct op_cache_server;
+
 /* Per server and virtual host. */
 typedef struct {
     /* op_mapping *, own ones first, then those inherited from the main server */
     apr_array_header_t *mappings;
+    struct op_cache_server *cache;   /* never NULL */
 } op_server_conf;
 
 /* Per directory (server defaults and <Location>); every field can be
@@ -56,6 +60,9 @@ typedef struct {
     int encoded_body;              /* OrthancProxyAllowEncodedBody: -1 unset */
     int cors_set;
     apr_array_header_t *cors_origins; /* OrthancProxyCORS, NULL if off */
+    int cache;                     /* OrthancProxyCache: -1 unset, 0 off, 1 on */
+    apr_int64_t cache_max_age[2];  /* OrthancProxyCacheMaxAge (seconds):
+                                    * content, aggregates; -1 unset */
 } op_dir_conf;
 
 typedef enum {
@@ -85,6 +92,8 @@ typedef struct {
      * until Apache's authorization has decided. */
     struct op_authz_denial *authz_denial;
     int admitted;               /* Apache's access control let it through */
+    /* Set when OrthancProxyCache handles the request (cache_request.c). */
+    struct op_cache_request *cache;
 } op_request;
 
 op_server_conf *op_server_conf_get(const server_rec *s);

@@ -295,9 +295,16 @@ const op_route *op_route_find(const char *method, const op_path *path, int from)
 {
     const op_route *route;
     const char *as = strcmp(method, "HEAD") == 0 ? "GET" : method;
+    /* The first byte of the first segment ('\0' for the root) rules out
+     * most entries without a call: a literal first segment must start with
+     * it, and the pattern "/" (the root) has '\0' there too. */
+    char first = path->segments->nelts > from
+                 ? APR_ARRAY_IDX(path->segments, from, const char *)[0] : '\0';
 
     for (route = ROUTES; route->pattern; route++) {
-        /* The path rules out most entries at its first segment. */
+        if (route->pattern[1] != '*' && route->pattern[1] != first) {
+            continue;
+        }
         if (op_pattern_match(route->pattern, path, from)
             && op_methods_include(route->methods, as)) {
             return route;

@@ -442,10 +442,16 @@ def kill_group(pgid):
         pass
 
 
-def browser_dom(url, workdir):
-    """The DOM of URL after chromium ran its scripts (10 s virtual time)."""
+def browser_dom(url, workdir, profile=None):
+    """The DOM of URL after chromium ran its scripts (10 s virtual time).
+    A fresh profile unless PROFILE names a directory to keep (and reuse:
+    its HTTP cache then survives from one call to the next)."""
     assert CHROMIUM, "needs Debian's chromium: scripts/install-deps.sh installs it"
-    profile = tempfile.mkdtemp(prefix="chromium-", dir=workdir)
+    keep = profile is not None
+    if keep:
+        os.makedirs(profile, exist_ok=True)
+    else:
+        profile = tempfile.mkdtemp(prefix="chromium-", dir=workdir)
     command = [
         CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
         "--disable-background-networking", "--disable-component-update",
@@ -466,7 +472,8 @@ def browser_dom(url, workdir):
         raise AssertionError(f"chromium did not finish within "
                              f"{CHROMIUM_TIMEOUT}s loading {url}")
     finally:
-        shutil.rmtree(profile, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(profile, ignore_errors=True)
     assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
     return out.decode()
 

@@ -54,6 +54,10 @@ int main(void)
     srunner_add_suite(runner, route_class_suite());
     srunner_add_suite(runner, traffic_counters_suite());
     srunner_add_suite(runner, status_report_suite());
+    srunner_add_suite(runner, json_read_suite());
+    srunner_add_suite(runner, cache_policy_suite());
+    srunner_add_suite(runner, cache_key_suite());
+    srunner_add_suite(runner, orthanc_changes_suite());
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);

@@ -32,5 +32,9 @@ Suite *httpd_version_suite(void);
 Suite *route_class_suite(void);
 Suite *traffic_counters_suite(void);
 Suite *status_report_suite(void);
+Suite *json_read_suite(void);
+Suite *cache_policy_suite(void);
+Suite *cache_key_suite(void);
+Suite *orthanc_changes_suite(void);
 
 #endif
