@@ -18,9 +18,11 @@ import requests
 from harness import HTTPD, SAMPLE_DIR, SANITIZER_PRELOAD, port_open, \
     raw_request, status_of, wait_until
 
-pytestmark = pytest.mark.skipif(
+# Shared with the other valgrind tests (test_cache.py).
+not_when_sanitized = pytest.mark.skipif(
     bool(SANITIZER_PRELOAD), reason="valgrind cannot run the ASan-instrumented "
     "module; the sanitized suite checks the same requests")
+pytestmark = not_when_sanitized
 
 VALGRIND = shutil.which("valgrind") or "/usr/bin/valgrind"
 
