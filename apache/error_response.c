@@ -7,6 +7,11 @@
  * Errors Orthanc itself produces are ordinary responses for Apache and pass
  * through untouched.  An ErrorDocument the administrator set wins.
  */
+/* Before APR's headers: without offsetof, APR_OFFSETOF (under the brigade
+ * and bucket macros) takes a member address through a null pointer, which
+ * is undefined behaviour (UBSan and clang's -Wnull-pointer-subtraction). */
+#include <stddef.h>
+
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>

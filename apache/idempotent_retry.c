@@ -19,6 +19,10 @@
  * never twice, and only on a balancer: a single Orthanc has no other
  * member to ask.
  */
+/* Before APR's headers: without offsetof, APR_BRIGADE_SENTINEL takes a
+ * member address through a null pointer (see error_response.c). */
+#include <stddef.h>
+
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>

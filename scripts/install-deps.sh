@@ -12,7 +12,7 @@ PACKAGES="
   orthanc orthanc-dicomweb orthanc-postgresql postgresql
   python3 python3-pytest python3-requests python3-pydicom
   curl ca-certificates
-  cppcheck valgrind clang libclang-rt-14-dev
+  cppcheck valgrind clang libclang-rt-14-dev llvm
   chromium
   openssl nginx nghttp2-client
   debhelper dpkg-dev lintian mmdebstrap gpg

@@ -4,7 +4,10 @@
 # with cppcheck, runs `make check` (Check unit tests, the same under
 # valgrind, the bounded fuzzing run, and the end-to-end tests with a real
 # Apache and a real Orthanc), then `make distcheck`, then builds the Debian
-# package and tries it in a throwaway Debian root (tests/package/).
+# package and tries it in a throwaway Debian root (tests/package/), then
+# builds the tarball again with AddressSanitizer and UBSan and runs `make
+# check-sanitized` (the unit tests and the end-to-end suite, with the
+# sanitizer runtime preloaded into every Apache).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -27,7 +30,8 @@ fi
 # tarball is checked file by file instead (tests/static/dist_contents.sh).
 make distcheck OP_PYTEST_ARGS="-q -k test_mapping" \
     TESTS="tests/static/cppcheck.sh tests/static/layering.sh tests/unit/unit_tests tests/e2e/run_e2e"
-tarball="$(sed -n 's/^PACKAGE_TARNAME = //p' Makefile)-$(sed -n 's/^PACKAGE_VERSION = //p' Makefile).tar.gz"
+distdir="$(sed -n 's/^PACKAGE_TARNAME = //p' Makefile)-$(sed -n 's/^PACKAGE_VERSION = //p' Makefile)"
+tarball="$distdir.tar.gz"
 if [ -d .git ]; then
     tests/static/dist_contents.sh "$tarball"
 fi
@@ -38,5 +42,21 @@ if [ -d debian ]; then
     tests/package/run_package_test --tarball "$tarball"
 else
     echo "test.sh: no debian/ here (a release tarball): no package to test"
+fi
+
+# The sanitized build, from the same tarball, in a directory of its own
+# (the source tree stays configured as above).  Apache's children run as
+# nobody and symbolise their reports from the module's file: the directory
+# must be readable by everybody.
+sanitized=$(mktemp -d "${TMPDIR:-/tmp}/mod_orthanc_proxy-sanitized.XXXXXX")
+trap 'rm -rf "$sanitized"' EXIT
+chmod 755 "$sanitized"
+tar -xzf "$tarball" -C "$sanitized"
+cd "$sanitized/$distdir"
+./configure --enable-werror --enable-sanitizers
+make -j"$(nproc)"
+if ! make check-sanitized; then
+    cat test-suite.log >&2 || true
+    exit 1
 fi
 echo "test.sh: all tests passed"

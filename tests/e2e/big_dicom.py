@@ -424,6 +424,19 @@ class MemorySampler:
         return sum(hwm - self.hwm_before.get(pid, 0)
                    for pid, hwm in self.hwm_after.items())
 
+    def check_bounded(self, bound_kib, peaks=True):
+        """Asserts that Apache's memory grew by less than BOUND_KIB during
+        the transfer (its summed VmRSS, and with PEAKS its VmHWM).  Under
+        AddressSanitizer the figures are printed, not judged: its
+        quarantine keeps up to 256 MB of freed memory per process."""
+        print(self.summary())
+        assert self.samples > 10
+        if os.environ.get("OP_SANITIZER_PRELOAD"):
+            return
+        assert self.rss_growth_kib < bound_kib, self.summary()
+        if peaks:
+            assert self.hwm_growth_kib < bound_kib, self.summary()
+
     def summary(self):
         mib = lambda kib: f"{kib / 1024:.1f} MiB"
         return (f"{self.label}: Apache VmRSS sum before {mib(self.rss_before)}, "

@@ -7,7 +7,52 @@ import tempfile
 
 import pytest
 
-from harness import Apache, Orthanc, SAMPLE_DIR
+from harness import SANITIZER_PRELOAD, SAMPLE_DIR, Apache, Orthanc, \
+    sanitizer_reports
+
+
+def pytest_configure(config):
+    """The sanitized Apaches' reports go to a directory of this run."""
+    if SANITIZER_PRELOAD and not os.environ.get("OP_SANITIZER_LOG_DIR"):
+        config.op_sanitizer_log_dir = tempfile.mkdtemp(
+            prefix="orthanc-proxy-sanitizers-")
+        os.environ["OP_SANITIZER_LOG_DIR"] = config.op_sanitizer_log_dir
+
+
+def pytest_unconfigure(config):
+    path = getattr(config, "op_sanitizer_log_dir", None)
+    if path and not os.environ.get("OP_KEEP_TMP"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def format_sanitizer_reports(reports):
+    return "\n".join(f"--- {path}\n{text}" for path, text in reports)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With the sanitized module, a report written while a test ran (or
+    while its Apaches stopped: teardown comes after every finalizer of the
+    test, module-scoped ones included) fails that test, with the report."""
+    outcome = yield
+    if not SANITIZER_PRELOAD or call.when != "teardown":
+        return
+    reports = sanitizer_reports()
+    if reports:
+        report = outcome.get_result()
+        report.outcome = "failed"
+        report.longrepr = (f"{len(reports)} sanitizer report(s) written during "
+                           f"{item.nodeid}:\n"
+                           + format_sanitizer_reports(reports))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Anything written outside a test fails the run as well."""
+    reports = sanitizer_reports()
+    if reports:
+        print("\nsanitizer reports written outside any test:\n"
+              + format_sanitizer_reports(reports))
+        session.exitstatus = 1
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,82 @@ SAMPLE_DIR = "/usr/lib/python3/dist-packages/pydicom/data/test_files"
 # Modules every generated Apache loads; tests add their own.
 BASE_MODULES = ["mpm_event", "authz_core", "mime", "dir", "proxy", "proxy_http"]
 
+# ./configure --enable-sanitizers: the module is built with AddressSanitizer
+# and UBSan, and the ASan runtime it links against (OP_SANITIZER_PRELOAD)
+# must be loaded into Debian's uninstrumented apache2 before anything else.
+# Every Apache started through httpd_env() gets it, with the options below;
+# each process writes its reports to its own file in sanitizer_log_dir().
+SANITIZER_PRELOAD = os.environ.get("OP_SANITIZER_PRELOAD", "")
+SANITIZER_REPORT_PREFIX = "sanitizer."
+ASAN_OPTIONS = [
+    # The module allocates only from APR pools, which LeakSanitizer sees as
+    # reachable; what it would report at exit belongs to Apache, APR and
+    # the libraries, with the module's frames unsymbolised (Apache unloads
+    # modules before it exits).  Growth over time is the soak's business
+    # (bench/soak.py).
+    "detect_leaks=0",
+    # Stop at the first error, with SIGABRT: Apache logs the child's death.
+    "halt_on_error=1",
+    "abort_on_error=1",
+    "disable_coredump=1",
+]
+UBSAN_OPTIONS = ["print_stacktrace=1", "halt_on_error=1", "abort_on_error=1"]
+
+
+def sanitizer_log_dir():
+    """Where sanitized Apaches write their reports (OP_SANITIZER_LOG_DIR);
+    created on first use, writable by Apache's children (nobody)."""
+    path = os.environ.get("OP_SANITIZER_LOG_DIR")
+    if not path:
+        path = tempfile.mkdtemp(prefix="orthanc-proxy-sanitizers-")
+        os.environ["OP_SANITIZER_LOG_DIR"] = path
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o1777)
+    return path
+
+
+def httpd_env(env=None):
+    """The environment for an Apache (ENV, default os.environ): unchanged,
+    or with the sanitizer runtime preloaded when the module is sanitized."""
+    env = dict(os.environ if env is None else env)
+    if SANITIZER_PRELOAD:
+        log_dir = sanitizer_log_dir()
+        preload = env.get("LD_PRELOAD", "")
+        env["LD_PRELOAD"] = SANITIZER_PRELOAD + (" " + preload if preload else "")
+        # One runtime (clang's) for both: the last log_path it parses wins,
+        # so both name the same files, DIR/sanitizer.PID.
+        log_path = f"log_path={log_dir}/{SANITIZER_REPORT_PREFIX[:-1]}"
+        # OP_ASAN_OPTIONS adds to (or overrides) the options above, e.g.
+        # detect_stack_use_after_return=1.
+        extra = [o for o in os.environ.get("OP_ASAN_OPTIONS", "").split(":") if o]
+        env["ASAN_OPTIONS"] = ":".join(ASAN_OPTIONS + [log_path] + extra)
+        env["UBSAN_OPTIONS"] = ":".join(UBSAN_OPTIONS + [log_path])
+    return env
+
+
+_SANITIZER_REPORTS_SEEN = set()
+
+
+def sanitizer_reports():
+    """The sanitizer reports written since the last call: a list of (path,
+    text), oldest first."""
+    if not SANITIZER_PRELOAD:
+        return []
+    log_dir = sanitizer_log_dir()
+    seen = _SANITIZER_REPORTS_SEEN
+    found = []
+    for name in os.listdir(log_dir):
+        path = os.path.join(log_dir, name)
+        if name.startswith(SANITIZER_REPORT_PREFIX) and path not in seen:
+            found.append(path)
+    found.sort(key=os.path.getmtime)
+    reports = []
+    for path in found:
+        seen.add(path)
+        with open(path, errors="replace") as f:
+            reports.append((path, f.read()))
+    return reports
+
 
 def free_port():
     """A TCP port on 127.0.0.1 nobody listens on right now."""
@@ -66,11 +142,11 @@ def _die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def start_process(command, log_path, cwd):
+def start_process(command, log_path, cwd, env=None):
     """Starts COMMAND with its output appended to LOG_PATH."""
     with open(log_path, "ab") as log:
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                cwd=cwd, preexec_fn=_die_with_parent)
+                                cwd=cwd, env=env, preexec_fn=_die_with_parent)
 
 
 def stop_process(proc, sig=signal.SIGTERM, timeout=30):
@@ -283,13 +359,14 @@ DirectoryIndex index.html
     def configtest(self):
         """Runs `httpd -t` on the configuration: (exit status, output)."""
         r = subprocess.run([HTTPD, "-t", "-f", self.config_path],
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=60,
+                           env=httpd_env())
         return r.returncode, r.stdout + r.stderr
 
     def start(self, timeout=30):
         self.proc = start_process([HTTPD, "-f", self.config_path, "-DFOREGROUND"],
                                   os.path.join(self.workdir, "stderr.log"),
-                                  self.workdir)
+                                  self.workdir, env=httpd_env())
 
         def ready():
             if self.proc.poll() is not None:

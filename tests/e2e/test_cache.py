@@ -19,6 +19,7 @@ import pytest
 import requests
 
 import ct_series
+import test_memcheck
 from harness import browser_dom, SAMPLE_DIR
 
 CACHE_MODULES = ["cache", "cache_disk", "cache_socache", "socache_shmcb"]
@@ -718,11 +719,11 @@ def test_a_small_socache_and_token_store_stay_correct(orthanc, make_apache,
 
 # ------------------------------------------------------------- memory
 
+@test_memcheck.not_when_sanitized
 def test_no_invalid_memory_access_in_the_cache(orthanc, make_apache, workdir):
     """Apache as one process under valgrind's memcheck: misses, hits, a
     revalidation, changes through the proxy and straight on Orthanc, which
     the follower (a watchdog thread of that process) reads and looks up."""
-    from test_memcheck import start_under_valgrind
     import signal
 
     # Under valgrind the follower is slow: a longer delay lets requests
@@ -731,7 +732,7 @@ def test_no_invalid_memory_access_in_the_cache(orthanc, make_apache, workdir):
                                     server="OrthancProxyCacheMaxDelay 10"),
                          start=False, extra_modules=CACHE_MODULES)
     log_path = os.path.join(workdir, "valgrind.log")
-    proc = start_under_valgrind(apache, log_path)
+    proc = test_memcheck.start_under_valgrind(apache, log_path)
     try:
         deadline = time.monotonic() + 120
         while "following the changes" not in apache.error_log():

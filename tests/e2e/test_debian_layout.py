@@ -14,8 +14,8 @@ import subprocess
 import pytest
 import requests
 
-from harness import HTTPD, MODULE, SRCDIR, free_port, port_open, \
-    stop_process, wait_until
+from harness import HTTPD, MODULE, SRCDIR, free_port, httpd_env, \
+    port_open, stop_process, wait_until
 
 TIMEOUT = 60
 
@@ -56,6 +56,8 @@ class DebianApache:
                         APACHE_LOCK_DIR=os.path.join(root, "lock"),
                         APACHE_LOG_DIR=self.logdir,
                         LANG="C")
+        # What runs apache2 (the sanitizer runtime, when there is one).
+        self.httpd_env = httpd_env(self.env)
         self.proc = None
         # apache2ctl reads its paths from the copy's envvars: point them here.
         with open(self.path("envvars"), "a") as f:
@@ -84,12 +86,12 @@ class DebianApache:
 
     def configtest(self):
         """Debian's own `apache2ctl configtest`, on the copy."""
-        r = subprocess.run(["apache2ctl", "configtest"], env=self.env,
+        r = subprocess.run(["apache2ctl", "configtest"], env=self.httpd_env,
                            capture_output=True, text=True, timeout=TIMEOUT)
         return r.returncode, r.stdout + r.stderr
 
     def loaded_modules(self):
-        r = subprocess.run(self.command("-M"), env=self.env,
+        r = subprocess.run(self.command("-M"), env=self.httpd_env,
                            capture_output=True, text=True, timeout=TIMEOUT)
         assert r.returncode == 0, r.stdout + r.stderr
         return [line.split()[0] for line in r.stdout.splitlines()
@@ -99,7 +101,7 @@ class DebianApache:
         self.stderr_path = os.path.join(self.root, "stderr.log")
         with open(self.stderr_path, "wb") as log:
             self.proc = subprocess.Popen(self.command("-DFOREGROUND"),
-                                         env=self.env, stdout=log,
+                                         env=self.httpd_env, stdout=log,
                                          stderr=subprocess.STDOUT,
                                          cwd=self.root)
 

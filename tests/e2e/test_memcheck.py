@@ -12,10 +12,17 @@ import shutil
 import signal
 import subprocess
 
+import pytest
 import requests
 
-from harness import HTTPD, SAMPLE_DIR, port_open, raw_request, \
-    status_of, wait_until
+from harness import HTTPD, SAMPLE_DIR, SANITIZER_PRELOAD, port_open, \
+    raw_request, status_of, wait_until
+
+# Shared with the other valgrind tests (test_cache.py).
+not_when_sanitized = pytest.mark.skipif(
+    bool(SANITIZER_PRELOAD), reason="valgrind cannot run the ASan-instrumented "
+    "module; the sanitized suite checks the same requests")
+pytestmark = not_when_sanitized
 
 VALGRIND = shutil.which("valgrind") or "/usr/bin/valgrind"
 

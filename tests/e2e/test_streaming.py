@@ -110,10 +110,7 @@ def stored(orthanc, big):
 
 
 def check_memory(sampler):
-    print(sampler.summary())
-    assert sampler.samples > 10
-    assert sampler.rss_growth_kib < MEMORY_BOUND_KIB, sampler.summary()
-    assert sampler.hwm_growth_kib < MEMORY_BOUND_KIB, sampler.summary()
+    sampler.check_bounded(MEMORY_BOUND_KIB)
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
