@@ -156,30 +156,36 @@ done
 if [ -n "$OP_MODULE" ] && [ -f "$OP_MODULE" ]; then
     : >"$work/edges"
     : >"$work/defined"
-    objects=""
-    count=0
+    # "object source" per line.  Automake names the objects of a target
+    # with CFLAGS of its own mod_orthanc_proxy_la-NAME.o; a tree built
+    # before that may hold both names: the newer is the module's.
+    : >"$work/objects"
     for source in mod_orthanc_proxy.c logic/*.c apache/*.c; do
-        object=$(dirname "$source")/.libs/$(basename "$source" .c).o
-        object=${object#./}
-        if [ -f "$OP_BUILDDIR/$object" ]; then
-            objects="$objects $object"
-            count=$((count + 1))
+        dir=$(dirname "$source")/.libs
+        dir=${dir#./}
+        name=$(basename "$source" .c)
+        plain=$dir/$name.o
+        prefixed=$dir/mod_orthanc_proxy_la-$name.o
+        if [ -f "$OP_BUILDDIR/$prefixed" ] \
+                && ! [ "$OP_BUILDDIR/$plain" -nt "$OP_BUILDDIR/$prefixed" ]; then
+            echo "$prefixed $source" >>"$work/objects"
+        elif [ -f "$OP_BUILDDIR/$plain" ]; then
+            echo "$plain $source" >>"$work/objects"
         fi
     done
+    count=$(wc -l <"$work/objects")
     sources_count=$(set -- mod_orthanc_proxy.c logic/*.c apache/*.c; echo $#)
     if [ "$count" -ne "$sources_count" ]; then
         fail "found $count objects of the module in $OP_BUILDDIR for" \
              "$sources_count C files: build it first (make)"
     fi
-    for object in $objects; do
-        source=$(echo "$object" | sed 's|\.libs/||; s|\.o$|.c|')
+    while read -r object source; do
         part=$(part_of "$source")
         nm -P --defined-only "$OP_BUILDDIR/$object" \
             | awk -v part="$part" '$2 ~ /^[TDBRGSV]$/ { print $1, part }' \
             >>"$work/defined"
-    done
-    for object in $objects; do
-        source=$(echo "$object" | sed 's|\.libs/||; s|\.o$|.c|')
+    done <"$work/objects"
+    while read -r object source; do
         from=$(part_of "$source")
         nm -P -u "$OP_BUILDDIR/$object" | awk '{ print $1 }' \
             | grep -vx 'orthanc_proxy_module' >"$work/undefined" || true
@@ -189,7 +195,7 @@ if [ -n "$OP_MODULE" ] && [ -f "$OP_MODULE" ]; then
         while read -r symbol to; do
             check_edge "$from" "$to" "$object: calls $symbol"
         done <"$work/uses"
-    done
+    done <"$work/objects"
     extra=$(awk '$2 == "module" && $1 != "orthanc_proxy_module" { print $1 }' \
             "$work/defined")
     if [ -n "$extra" ]; then
