@@ -8,8 +8,9 @@ PID).  In it the test:
 
 - installs the package and finds it installed but not enabled, and nothing
   changed on the system but the package's own files and dpkg's record;
-- enables it with `a2enmod orthanc_proxy` (which enables proxy and
-  proxy_http through the .load file's Depends line), sets up the example site
+- enables it with `a2enmod orthanc_proxy` (which enables proxy, proxy_http
+  and slotmem_shm, for the status page, through the .load file's Depends
+  line), sets up the example site
   the package ships, passes `apache2ctl configtest`, starts the root's
   Apache on a free 127.0.0.1 port and proxies to a real Orthanc started on
   the machine: a request is answered by that Orthanc, an upload is stored in
@@ -17,7 +18,7 @@ PID).  In it the test:
 - disables and purges it and compares the whole root with its state before
   the installation: nothing of the package is left, dpkg's status file is
   byte for byte what it was, and the only differences are the a2enmod
-  records of proxy and proxy_http, which the administrator's own a2enmod
+  records of proxy, proxy_http and slotmem_shm, which the administrator's own a2enmod
   enabled and which belong to apache2;
 - removes it while still enabled: the package's prerm disables it so that
   Apache still starts, and a new installation leaves it disabled.
@@ -48,9 +49,11 @@ ADMIN_TRACES = {
     "/etc/apache2/mods-enabled/proxy.load",
     "/etc/apache2/mods-enabled/proxy.conf",
     "/etc/apache2/mods-enabled/proxy_http.load",
+    "/etc/apache2/mods-enabled/slotmem_shm.load",
     "/var/lib/apache2/module/enabled_by_admin",
     "/var/lib/apache2/module/enabled_by_admin/proxy",
     "/var/lib/apache2/module/enabled_by_admin/proxy_http",
+    "/var/lib/apache2/module/enabled_by_admin/slotmem_shm",
     "/var/lib/apache2/module/disabled_by_admin",
 }
 
@@ -204,10 +207,10 @@ def test_install_enable_proxy_disable_purge(root, deb, orthanc, site_port,
 
     # a2enmod enables it with its dependencies; the example site proxies.
     _, output = root.run("a2enmod", "orthanc_proxy")
-    for module in ("proxy", "proxy_http", "orthanc_proxy"):
+    for module in ("proxy", "proxy_http", "slotmem_shm", "orthanc_proxy"):
         assert f"Enabling module {module}." in output, output
     for name in ("orthanc_proxy.load", "orthanc_proxy.conf", "proxy.load",
-                 "proxy_http.load"):
+                 "proxy_http.load", "slotmem_shm.load"):
         assert name in enabled_modules(root)
     install_example_site(root, site_port, orthanc)
     configtest(root)
