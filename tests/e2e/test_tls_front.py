@@ -208,8 +208,12 @@ def assert_json_error(reply, status, words):
 
 @pytest.mark.parametrize("transport", ALL_TRANSPORTS)
 def test_refusals_are_json(front, workdir, transport):
+    # Refused before its body is read: over HTTP/2 the stream may end with
+    # RST_STREAM (NO_ERROR) after the whole answer if the body was still
+    # under way (seen under ASan, whose timing differs).
     reply = front.request(transport, "/orthanc/tools/execute-script", workdir,
-                          method="POST", extra=["--data-binary", "print(1)"])
+                          method="POST", extra=["--data-binary", "print(1)"],
+                          allow_reset=True)
     assert_json_error(reply, 403, "needs OrthancProxyAccess admin")
     reply = front.request(transport, "/orthanc/patients/%00", workdir)
     assert reply.status == 400, reply
