@@ -25,12 +25,15 @@ not_when_sanitized = pytest.mark.skipif(
 pytestmark = not_when_sanitized
 
 VALGRIND = shutil.which("valgrind") or "/usr/bin/valgrind"
+SUPPRESSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                            "httpd-exit.supp")
 
 
 def start_under_valgrind(apache, log_path):
     proc = subprocess.Popen(
         [VALGRIND, "--tool=memcheck", "--trace-children=no",
          "--track-origins=yes", "--num-callers=30", f"--log-file={log_path}",
+         f"--suppressions={SUPPRESSIONS}",
          HTTPD, "-X", "-f", apache.config_path],
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         cwd=apache.workdir)
