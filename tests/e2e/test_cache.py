@@ -724,8 +724,6 @@ def test_no_invalid_memory_access_in_the_cache(orthanc, make_apache, workdir):
     """Apache as one process under valgrind's memcheck: misses, hits, a
     revalidation, changes through the proxy and straight on Orthanc, which
     the follower (a watchdog thread of that process) reads and looks up."""
-    import signal
-
     # Under valgrind the follower is slow: a longer delay lets requests
     # find it in step, and take the paths of hits.
     apache = make_apache(cache_site(orthanc.url, cache_dir(workdir),
@@ -759,10 +757,5 @@ def test_no_invalid_memory_access_in_the_cache(orthanc, make_apache, workdir):
             assert session.get(base + "/preview", timeout=120).status_code == 404
             time.sleep(6)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=300)
-    with open(log_path) as f:
-        log = f.read()
-    summary = re.search(r"ERROR SUMMARY: (\d+) errors", log)
-    assert summary, log[-2000:]
-    assert summary.group(1) == "0", log
+        test_memcheck.stop_under_valgrind(proc)
+    test_memcheck.assert_no_memcheck_errors(log_path)

@@ -42,6 +42,19 @@ def start_under_valgrind(apache, log_path):
     return proc
 
 
+def stop_under_valgrind(proc):
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=300)
+
+
+def assert_no_memcheck_errors(log_path):
+    with open(log_path) as f:
+        log = f.read()
+    summary = re.search(r"ERROR SUMMARY: (\d+) errors", log)
+    assert summary, log[-2000:]
+    assert summary.group(1) == "0", log
+
+
 def exercise(url, port, orthanc):
     with open(os.path.join(SAMPLE_DIR, "CT_small.dcm"), "rb") as f:
         dicom = f.read()
@@ -81,10 +94,5 @@ OrthancProxyUserHeader X-Remote-User
     try:
         exercise(apache.url, apache.port, orthanc)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=300)
-    with open(log_path) as f:
-        log = f.read()
-    summary = re.search(r"ERROR SUMMARY: (\d+) errors", log)
-    assert summary, log[-2000:]
-    assert summary.group(1) == "0", log
+        stop_under_valgrind(proc)
+    assert_no_memcheck_errors(log_path)
