@@ -25,10 +25,8 @@ Usage: bench/cluster_bench.py [--rounds N] [--seconds S] [--concurrency C]
 import argparse
 import io
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 
@@ -40,9 +38,8 @@ import requests                # noqa: E402
 from pydicom.uid import generate_uid  # noqa: E402
 
 import cluster                 # noqa: E402
+from measure import ab, cpu_seconds  # noqa: E402
 import harness                 # noqa: E402
-
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def ct_512():
@@ -61,34 +58,6 @@ def ct_512():
     out = io.BytesIO()
     ds.save_as(out)
     return out.getvalue()
-
-
-def cpu_seconds(pids):
-    total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / TICK
-    return total
-
-
-def ab(url, seconds, concurrency):
-    out = subprocess.run(["ab", "-k", "-q", "-c", str(concurrency), "-t",
-                          str(seconds), "-n", "100000000", url],
-                         capture_output=True, text=True, timeout=seconds + 120)
-    text = out.stdout + out.stderr
-    rps = re.search(r"Requests per second:\s+([\d.]+)", text)
-    done = re.search(r"Complete requests:\s+(\d+)", text)
-    failed = re.search(r"Failed requests:\s+(\d+)", text)
-    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", text)
-    if not rps:
-        raise RuntimeError(f"ab failed: {text[-2000:]}")
-    return {"rps": float(rps.group(1)), "requests": int(done.group(1)),
-            "failed": int(failed.group(1)) if failed else 0,
-            "non2xx": int(non2xx.group(1)) if non2xx else 0}
 
 
 def main():

@@ -36,10 +36,8 @@ import datetime
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,6 +49,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import requests        # noqa: E402
 import harness         # noqa: E402
 import big_dicom       # noqa: E402
+from measure import ab, cpu_seconds_by_pid  # noqa: E402
 
 TARGETS = ["direct", "plain", "plain-no100", "module", "module+status"]
 UPLOADS = [  # (label, chunked, expect)
@@ -83,6 +82,9 @@ class Target:
 
     def pids(self):
         return self.apache.pids() if self.apache else []
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{self.prefix}{path}"
 
 
 def start_targets(workdir, orthanc):
@@ -117,39 +119,6 @@ OrthancProxy /orthanc/ {url}/ timeout=600
     return targets
 
 
-def ab(port, path, seconds, concurrency):
-    out = subprocess.run(
-        ["ab", "-k", "-q", "-c", str(concurrency), "-t", str(seconds),
-         "-n", "100000000", f"http://127.0.0.1:{port}{path}"],
-        capture_output=True, text=True, timeout=seconds + 120)
-    text = out.stdout + out.stderr
-    rps = re.search(r"Requests per second:\s+([\d.]+)", text)
-    done = re.search(r"Complete requests:\s+(\d+)", text)
-    failed = re.search(r"Failed requests:\s+(\d+)", text)
-    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", text)
-    if not rps:
-        raise RuntimeError(f"ab failed: {text[-2000:]}")
-    return {"rps": float(rps.group(1)), "requests": int(done.group(1)),
-            "failed": int(failed.group(1)) if failed else 0,
-            "non2xx": int(non2xx.group(1)) if non2xx else 0}
-
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids):
-    """pid -> user + system CPU seconds so far."""
-    out = {}
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out[pid] = (int(fields[11]) + int(fields[12])) / TICK
-    return out
-
-
 class Watch:
     """Around one measurement: Apache's memory (sampled in a thread) and
     the CPU time Apache and Orthanc spent.  CPU time, unlike elapsed time,
@@ -162,7 +131,7 @@ class Watch:
             if target.apache else None
 
     def __enter__(self):
-        self.cpu_before = cpu_seconds(self.target.pids() + [self.orthanc.pid])
+        self.cpu_before = cpu_seconds_by_pid(self.target.pids() + [self.orthanc.pid])
         if self.sampler:
             self.sampler.__enter__()
         return self
@@ -170,7 +139,7 @@ class Watch:
     def __exit__(self, *exc):
         if self.sampler:
             self.sampler.__exit__(*exc)
-        after = cpu_seconds(self.target.pids() + [self.orthanc.pid])
+        after = cpu_seconds_by_pid(self.target.pids() + [self.orthanc.pid])
         spent = {pid: t - self.cpu_before.get(pid, 0) for pid, t in after.items()}
         self.orthanc_cpu = spent.pop(self.orthanc.pid, 0.0)
         self.apache_cpu = sum(spent.values())
@@ -189,16 +158,14 @@ class Watch:
 def run_small(targets, orthanc, paths, args, results):
     for name in TARGETS:            # warm-up: children, pooled connections
         results[("warm-up", name)] = [ab(
-            targets[name].port, targets[name].prefix + paths["GET /system"], 1,
-            args.concurrency)]
+            targets[name].url(paths["GET /system"]), 1, args.concurrency)]
     for round_ in range(args.rounds):
         for label, path in paths.items():
             order = TARGETS if round_ % 2 == 0 else TARGETS[::-1]
             for name in order:
                 target = targets[name]
                 with Watch(target, orthanc, label) as watch:
-                    r = ab(target.port, target.prefix + path, args.seconds,
-                           args.concurrency)
+                    r = ab(target.url(path), args.seconds, args.concurrency)
                 r.update(watch.figures())
                 results.setdefault((label, name), []).append(r)
                 apache_cpu = cpu_figure(r, "apache")

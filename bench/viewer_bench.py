@@ -54,6 +54,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import requests        # noqa: E402
 import harness         # noqa: E402
 import ct_series       # noqa: E402
+from measure import cpu_seconds  # noqa: E402
 
 CACHE_MODULES = ["cache", "cache_disk", "cache_socache", "socache_shmcb"]
 # Every client of the benchmark sends these (Orthanc and the cache key
@@ -198,22 +199,6 @@ def settle(base):
     with requests.Session() as session:
         for _ in range(20):
             session.get(base + "/system")
-
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids):
-    """User and system CPU time of PIDS (processes that exited are left out)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except OSError:
-            pass
-    return total / TICKS
 
 
 def one_pass(base, paths, connections, server=None):

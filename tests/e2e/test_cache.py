@@ -20,7 +20,7 @@ import requests
 
 import ct_series
 import test_memcheck
-from harness import browser_dom, SAMPLE_DIR
+from harness import browser_dom
 
 CACHE_MODULES = ["cache", "cache_disk", "cache_socache", "socache_shmcb"]
 MAX_DELAY = 1.0

@@ -14,7 +14,6 @@ import collections
 import io
 import json
 import os
-import re
 import signal
 import threading
 import time
