@@ -288,6 +288,15 @@ def module_lines(names):
     return "\n".join(lines)
 
 
+def read_log(path):
+    """A server's log as text so far; empty before the server wrote one."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
 class Apache:
     """An Apache with a configuration generated from BODY.
 
@@ -417,18 +426,10 @@ DirectoryIndex index.html
         return total
 
     def error_log(self):
-        try:
-            with open(self.error_log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_log(self.error_log_path)
 
     def access_log(self):
-        try:
-            with open(self.access_log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_log(self.access_log_path)
 
 
 CHROMIUM = os.environ.get("OP_CHROMIUM") or shutil.which("chromium")

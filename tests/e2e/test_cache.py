@@ -152,6 +152,16 @@ def own_instance(orthanc, label, slices=2, seed=0):
 
 # ------------------------------------------------------------- configtest
 
+def assert_configtest(apache, expected):
+    """configtest passes when EXPECTED is None, else fails saying it."""
+    status, output = apache.configtest()
+    if expected is None:
+        assert status == 0, output
+    else:
+        assert status != 0
+        assert re.search(expected, output), output
+
+
 @pytest.mark.parametrize("server, expected", [
     ("", "OrthancProxyCache on (.*) needs CacheQuickHandler Off in the main "
          "server: mod_cache's quick handler answers from the cache before "
@@ -165,12 +175,7 @@ def test_configtest_refuses_mod_cache_quick_handler(orthanc, make_apache,
     site = cache_site(orthanc.url, cache_dir(workdir)).replace(
         "CacheQuickHandler Off\n", server + "\n")
     apache = make_apache(site, start=False, extra_modules=CACHE_MODULES)
-    status, output = apache.configtest()
-    if expected is None:
-        assert status == 0, output
-    else:
-        assert status != 0
-        assert re.search(expected, output), output
+    assert_configtest(apache, expected)
 
 
 def test_configtest_names_the_virtual_host_that_runs_the_quick_handler(
@@ -207,12 +212,7 @@ def test_configtest_checks_the_cache_settings(orthanc, make_apache, workdir,
     site = change(cache_site(orthanc.url, cache_dir(workdir)))
     apache = make_apache(site, start=False,
                          extra_modules=CACHE_MODULES + ["ssl"])
-    status, output = apache.configtest()
-    if expected is None:
-        assert status == 0, output
-    else:
-        assert status != 0
-        assert re.search(expected, output), output
+    assert_configtest(apache, expected)
 
 
 def test_configtest_needs_mod_cache(orthanc, make_apache, workdir):

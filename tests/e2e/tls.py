@@ -15,7 +15,8 @@ import os
 import subprocess
 from dataclasses import dataclass
 
-from harness import free_port, port_open, start_process, stop_process, wait_until
+from harness import free_port, port_open, read_log, start_process, \
+    stop_process, wait_until
 
 NGINX = os.environ.get("OP_NGINX", "/usr/sbin/nginx")
 
@@ -181,8 +182,4 @@ http {{
         self.proc = None
 
     def access_log(self):
-        try:
-            with open(self.access_log_path, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_log(self.access_log_path)
