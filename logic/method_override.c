@@ -3,42 +3,11 @@
  */
 #include "method_override.h"
 #include "header_names.h"
-#include "hex.h"
+#include "query_reading.h"
 
 #include <string.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
-
-/* Orthanc's hexadecimal digit, for a letter or digit C: the usual value,
- * and for the letters that are not hexadecimal, Orthanc's reading of them
- * as if they were upper-case digits beyond F ('G' is 16, 'v' is 63). */
-static int orthanc_hex_value(unsigned char c)
-{
-    int value = op_hex_value(c);
-    return value >= 0 ? value : c - 'A' + 10;
-}
-
-char *op_orthanc_query_decode(apr_pool_t *p, const char *text, apr_size_t len)
-{
-    char *out = apr_palloc(p, len + 1);
-    apr_size_t i, n = 0;
-
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c == '%' && i + 2 < len && apr_isalnum(text[i + 1])
-            && apr_isalnum(text[i + 2])) {
-            out[n++] = (char)(unsigned char)
-                ((orthanc_hex_value((unsigned char)text[i + 1]) << 4)
-                 | orthanc_hex_value((unsigned char)text[i + 2]));
-            i += 2;
-        }
-        else {
-            out[n++] = (char)(c == '+' ? ' ' : c);
-        }
-    }
-    out[n] = '\0';
-    return out;
-}
 
 /* Accepts an override value every Orthanc reads alike: PUT or DELETE,
  * written plainly (releases differ on decoding escapes in it). */
@@ -79,45 +48,88 @@ static int scan_header(void *data, const char *name, const char *value)
     return 1;
 }
 
+/* What one reading of the query makes of _method. */
 typedef struct {
-    const char *value;       /* value of the first _method argument */
-    int count;
-    const char *remaining;   /* the query without _method arguments */
-} query_scan;
+    int count;               /* _method arguments */
+    const char *value;       /* the first one's value, or NULL */
+} query_override;
 
-/* Orthanc up to 1.9.7 decoded argument names (op_orthanc_query_decode);
- * later releases compare them as sent.  Either reading of "_method" is an
- * override. */
-static int is_method_argument(apr_pool_t *p, const char *name, apr_size_t len)
+static query_override find_query_override(apr_pool_t *p, const char *query,
+                                          int reading)
 {
-    if (len == 7 && strncmp(name, "_method", 7) == 0) {
-        return 1;
+    apr_array_header_t *arguments = op_query_arguments(p, query, reading);
+    query_override found = { 0, NULL };
+    int i;
+
+    for (i = 0; i < arguments->nelts; i++) {
+        const op_query_argument *argument =
+            &APR_ARRAY_IDX(arguments, i, op_query_argument);
+        if (op_is_method_argument(argument->name, argument->name_length)
+            && found.count++ == 0) {
+            found.value = argument->value;
+        }
     }
-    /* Without '%' or '+' the decoded name is the name itself. */
-    return (memchr(name, '%', len) || memchr(name, '+', len))
-           && strcmp(op_orthanc_query_decode(p, name, len), "_method") == 0;
+    return found;
 }
 
-static void scan_query(apr_pool_t *p, const char *query, query_scan *scan)
+/* Whether the &-separated piece of LEN bytes at START is named _method by
+ * some release.  A piece that hides an override further on ("x=%26_method
+ * %3DPUT") is not: it stays, and the request is refused. */
+static int is_override_piece(apr_pool_t *p, const char *start, apr_size_t len)
+{
+    const char *piece;
+    int reading;
+
+    if (op_is_method_argument(start, len < 7 ? len : 7)
+        && (len == 7 || start[7] == '=')) {
+        return 1;
+    }
+    /* Without '%' or '+' every reading is the piece as sent. */
+    if (!memchr(start, '%', len) && !memchr(start, '+', len)) {
+        return 0;
+    }
+    piece = apr_pstrmemdup(p, start, len);
+    for (reading = 0; reading < OP_QUERY_READINGS; reading++) {
+        const op_query_argument *first = &APR_ARRAY_IDX(
+            op_query_arguments(p, piece, reading), 0, op_query_argument);
+        if (op_is_method_argument(first->name, first->name_length)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int any_reading_finds_override(apr_pool_t *p, const char *query)
+{
+    int reading;
+
+    for (reading = 0; reading < OP_QUERY_READINGS; reading++) {
+        if (find_query_override(p, query, reading).count > 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* QUERY without its _method pieces (QUERY itself when no release finds a
+ * _method in it: a piece is judged alone, and what comes before it, a
+ * decoded NUL for example, may hide it from every release). */
+static const char *without_override_pieces(apr_pool_t *p, const char *query)
 {
     const char *start = query;
     char *kept = apr_palloc(p, strlen(query) + 1);
     apr_size_t kept_length = 0;
+    int removed = 0;
 
-    scan->value = NULL;
-    scan->count = 0;
+    if (!any_reading_finds_override(p, query)) {
+        return query;
+    }
     while (1) {
         const char *end = strchr(start, '&');
         apr_size_t len = end ? (apr_size_t)(end - start) : strlen(start);
-        const char *equals = memchr(start, '=', len);
-        apr_size_t name_length = equals ? (apr_size_t)(equals - start) : len;
 
-        if (is_method_argument(p, start, name_length)) {
-            if (scan->count++ == 0) {
-                scan->value = equals
-                    ? apr_pstrmemdup(p, equals + 1, len - name_length - 1)
-                    : "";
-            }
+        if (is_override_piece(p, start, len)) {
+            removed = 1;
         }
         else {
             if (kept_length > 0) {
@@ -132,7 +144,71 @@ static void scan_query(apr_pool_t *p, const char *query, query_scan *scan)
         start = end + 1;
     }
     kept[kept_length] = '\0';
-    scan->remaining = scan->count ? kept : query;
+    return removed ? kept : query;
+}
+
+static int same_override(query_override a, query_override b)
+{
+    return a.count == b.count
+           && (a.count == 0 || strcmp(a.value, b.value) == 0);
+}
+
+static const char *describe_override(apr_pool_t *p, query_override seen)
+{
+    return seen.count == 0 ? "no _method"
+           : apr_psprintf(p, "_method=%s", seen.value);
+}
+
+/* The override a GET's QUERY makes, read the same by every release; sets
+ * *OVERRIDDEN to it (NULL when there is none). */
+static const char *decide_query_override(apr_pool_t *p, const char *query,
+                                         const char **overridden)
+{
+    query_override seen[OP_QUERY_READINGS];
+    int reading;
+
+    *overridden = NULL;
+    for (reading = 0; reading < OP_QUERY_READINGS; reading++) {
+        seen[reading] = find_query_override(p, query, reading);
+        if (seen[reading].count > 1) {
+            return apr_psprintf(p, "the query string carries several _method "
+                                "arguments (as %s read it)",
+                                op_query_reading_releases(reading));
+        }
+        if (!same_override(seen[reading], seen[0])) {
+            return apr_psprintf(p, "Orthanc releases read this query string "
+                                "differently: %s see %s, %s see %s; send the "
+                                "real method, and no encoded '&', '=' or "
+                                "_method", op_query_reading_releases(0),
+                                describe_override(p, seen[0]),
+                                op_query_reading_releases(reading),
+                                describe_override(p, seen[reading]));
+        }
+    }
+    if (seen[0].count == 1) {
+        *overridden = override_method(p, seen[0].value);
+        if (*overridden == NULL) {
+            return apr_psprintf(p, "_method may only name PUT or DELETE, not "
+                                "'%s'", seen[0].value);
+        }
+    }
+    return NULL;
+}
+
+/* What is forwarded must not carry an override any release would read:
+ * the proxy forwards the method it decided on, and nothing else. */
+static const char *check_no_override_left(apr_pool_t *p, const char *query)
+{
+    int reading;
+
+    for (reading = 0; reading < OP_QUERY_READINGS; reading++) {
+        if (find_query_override(p, query, reading).count > 0) {
+            return apr_psprintf(p, "the query string hides a _method argument "
+                                "behind encoded characters, which %s "
+                                "decode", op_query_reading_releases(reading));
+        }
+    }
+    return NULL;
 }
 
 const char *op_resolve_method(apr_pool_t *p, const char *method,
@@ -141,15 +217,11 @@ const char *op_resolve_method(apr_pool_t *p, const char *method,
                               const char **forward_query)
 {
     header_scan headers_seen = { NULL, 0, NULL };
-    query_scan query_seen = { NULL, 0, query };
+    const char *err;
 
     *effective = method;
     *forward_query = query;
     apr_table_do(scan_header, &headers_seen, headers, NULL);
-    if (query) {
-        scan_query(p, query, &query_seen);
-        *forward_query = query_seen.remaining;
-    }
 
     if (headers_seen.ignored) {
         return apr_psprintf(p, "the header %s is not accepted; send the real "
@@ -166,19 +238,21 @@ const char *op_resolve_method(apr_pool_t *p, const char *method,
                                 "DELETE, not '%s'", headers_seen.value);
         }
         *effective = overridden;
+    }
+    if (query == NULL) {
         return NULL;
     }
-    if (query_seen.count > 1) {
-        return "the query string carries several _method arguments";
-    }
-    /* Orthanc reads _method on GET only; elsewhere it is dropped unread. */
-    if (query_seen.count == 1 && strcmp(method, "GET") == 0) {
-        const char *overridden = override_method(p, query_seen.value);
-        if (overridden == NULL) {
-            return apr_psprintf(p, "_method may only name PUT or DELETE, not "
-                                "'%s'", query_seen.value);
+    *forward_query = without_override_pieces(p, query);
+    /* Orthanc reads _method on GET only, and the header wins over it;
+     * elsewhere the argument is dropped unread. */
+    if (headers_seen.value == NULL && strcmp(method, "GET") == 0) {
+        const char *overridden;
+        if ((err = decide_query_override(p, query, &overridden)) != NULL) {
+            return err;
         }
-        *effective = overridden;
+        if (overridden) {
+            *effective = overridden;
+        }
     }
-    return NULL;
+    return check_no_override_left(p, *forward_query);
 }

@@ -6,6 +6,10 @@
  * the request line alone would let such a request through as a GET.  The
  * proxy works out the method Orthanc will execute, decides on that, and
  * forwards it as the real method with every override removed.
+ *
+ * Releases differ on decoding the query string before they split it
+ * (query_reading.h), so an override may exist for some of them only: the
+ * proxy reads the query every way, and refuses what they read differently.
  */
 #ifndef ORTHANC_PROXY_METHOD_OVERRIDE_H
 #define ORTHANC_PROXY_METHOD_OVERRIDE_H
@@ -13,18 +17,15 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-/* Decodes a query-string argument as Orthanc's decoder does (releases up
- * to 1.9.7 applied it to argument names): '+' is a space and '%' followed
- * by two letters or digits is one byte, even when they are not
- * hexadecimal. */
-char *op_orthanc_query_decode(apr_pool_t *p, const char *text, apr_size_t len);
-
 /* Works out the method Orthanc will execute for METHOD with HEADERS and the
  * raw QUERY (may be NULL).  Sets *EFFECTIVE to it and *FORWARD_QUERY to the
  * query without any _method argument (QUERY itself when it has none).
+ * QUERY is read as every Orthanc release reads it (query_reading.h).
  * Returns NULL, or the reason for refusing the request with 400: an override
  * that names anything but PUT or DELETE written plainly, several overrides,
- * or an override header Orthanc would ignore. */
+ * an override header Orthanc would ignore, a query string whose override
+ * releases read differently, or one that would still carry an override
+ * for some release once the proxy has removed what it decided on. */
 const char *op_resolve_method(apr_pool_t *p, const char *method,
                               const apr_table_t *headers, const char *query,
                               const char **effective,

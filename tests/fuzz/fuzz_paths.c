@@ -7,8 +7,8 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
  *     -Ilogic $(apr-1-config --includes --cppflags) tests/fuzz/fuzz_paths.c \
  *     logic/path_canon.c logic/pattern.c logic/route_table.c \
- *     logic/access_rules.c logic/method_override.c logic/header_names.c \
- *     logic/hex.c $(apr-1-config --link-ld) -o fuzz_paths
+ *     logic/access_rules.c logic/method_override.c logic/query_reading.c \
+ *     logic/header_names.c logic/hex.c $(apr-1-config --link-ld) -o fuzz_paths
  *
  * Input layout:
  *   byte 0      bits 0-2: the method, INPUT_METHODS[bits];
@@ -58,13 +58,20 @@
  *      below admin.
  *  M1  op_resolve_method's effective method is the input method, PUT or
  *      DELETE, and a query without _method is forwarded unchanged.
- *  M2  No argument of the forwarded query is named "_method" as any of
- *      these reads it: Orthanc 1.9.8 and later (the raw name, undecoded:
- *      measured on 1.10.1, where "%5Fmethod" is not an override),
- *      op_orthanc_query_decode(), and Orthanc 1.9.7 and earlier, whose
- *      SplitGETNameValue() ran Toolbox::UrlDecode() (transcribed below;
- *      its Hex2Dec() reads 'g'..'z' as c - 'A' + 10).  The last reader can
- *      be switched off with FUZZ_PATHS_LEGACY_DECODE=0 in the environment.
+ *  M2  No argument of the query forwarded (when the request is accepted)
+ *      is named "_method" as any release reads it: Orthanc 1.9.8 and later on civetweb 1.15/1.16
+ *      (the raw name, undecoded: Debian's 1.10.1 and 1.12.7), civetweb
+ *      decoding the whole query first (civetweb 1.14, and 1.15+ with
+ *      decode_query_string: Orthanc >= 1.12.10; mg_url_decode() with '+'
+ *      as a space, cut at a decoded NUL), and Orthanc 1.9.7 and earlier,
+ *      whose SplitGETNameValue() ran Toolbox::UrlDecode() (transcribed
+ *      below; its Hex2Dec() reads 'g'..'z' as c - 'A' + 10), alone or
+ *      after civetweb's decoding.  The last two readers can be switched
+ *      off with FUZZ_PATHS_LEGACY_DECODE=0 in the environment.
+ *  M3  An accepted GET without an override header runs the decided method
+ *      on every release: each of those readings' first _method argument
+ *      names it (upper-cased as ExtractMethod() does), or none has one and
+ *      it stays GET.
  *  Plus everything ASan, UBSan and LeakSanitizer report.
  *
  * To let ASan see overflows of pool memory, apr_palloc() on the per-input
@@ -89,6 +96,7 @@
 #include <apr_tables.h>
 
 #include "access_rules.h"
+#include "header_names.h"
 #include "method_override.h"
 #include "path_canon.h"
 #include "pattern.h"
@@ -1139,44 +1147,159 @@ static size_t orthanc_url_decode(const char *in, size_t len, char *out)
     return t;
 }
 
-/* Whether some argument of QUERY is named _method for an Orthanc or for
- * op_orthanc_query_decode; sets *WHICH to a description. */
+/* civetweb's mg_url_decode() with is_form_url_encoded=1, as handle_request()
+ * (step 1.3) applies it to the whole query string: civetweb 1.14 and older
+ * always, 1.15 and 1.16 with decode_query_string (Orthanc >= 1.12.10).
+ * '%' and two hexadecimal digits make one byte, '+' is a space; the result
+ * is the C string Orthanc is given, so it ends at the first decoded NUL.
+ * Returns the decoded length. */
+static size_t civetweb_query_decode(const char *in, size_t len, char *out)
+{
+    size_t s = 0, t = 0;
+    while (s < len) {
+        int c;
+        if (in[s] == '%' && s + 2 < len && hex_value((unsigned char)in[s + 1]) >= 0
+            && hex_value((unsigned char)in[s + 2]) >= 0) {
+            c = (hex_value((unsigned char)in[s + 1]) << 4)
+                | hex_value((unsigned char)in[s + 2]);
+            s += 3;
+        }
+        else {
+            c = in[s] == '+' ? ' ' : (unsigned char)in[s];
+            s++;
+        }
+        if (c == 0) {
+            break;
+        }
+        out[t++] = (char)c;
+    }
+    out[t] = '\0';
+    return t;
+}
+
+/* The first _method argument of the LEN bytes at QUERY as Orthanc's
+ * ParseGetArguments() and ExtractMethod() read them: split on '&', name up
+ * to the first '=', names decoded by Toolbox::UrlDecode() first when
+ * LEGACY (Orthanc <= 1.9.7).  Returns the number of _method arguments and
+ * sets *VALUE to the first one's value (undecoded: only its being plain PUT
+ * or DELETE matters). */
+static int method_arguments(apr_pool_t *p, const char *query, size_t len,
+                            int legacy, const char **value)
+{
+    size_t start = 0;
+    int count = 0;
+
+    *value = NULL;
+    while (start <= len) {
+        const char *piece = query + start;
+        const char *amp = memchr(piece, '&', len - start);
+        size_t piece_len = amp ? (size_t)(amp - piece) : len - start;
+        const char *equals = memchr(piece, '=', piece_len);
+        size_t name_len = equals ? (size_t)(equals - piece) : piece_len;
+        int named;
+
+        if (legacy) {
+            char *decoded = apr_palloc(p, name_len + 1);
+            size_t decoded_len = orthanc_url_decode(piece, name_len, decoded);
+            named = decoded_len == 7 && memcmp(decoded, "_method", 7) == 0;
+        }
+        else {
+            named = name_len == 7 && memcmp(piece, "_method", 7) == 0;
+        }
+        if (named && count++ == 0) {
+            *value = equals ? apr_pstrmemdup(p, equals + 1,
+                                             piece_len - name_len - 1) : "";
+        }
+        if (amp == NULL) {
+            break;
+        }
+        start += piece_len + 1;
+    }
+    return count;
+}
+
+#define N_READINGS 4
+static const char *const READING_NAMES[N_READINGS] = {
+    "Orthanc >= 1.9.8 on civetweb 1.15/1.16 (Debian's 1.10.1, 1.12.7)",
+    "civetweb decoding first (civetweb 1.14 builds, Orthanc >= 1.12.10)",
+    "Orthanc <= 1.9.7 (Toolbox::UrlDecode on names)",
+    "civetweb 1.14 and Orthanc <= 1.9.7 (decoded twice)",
+};
+
+/* The number of _method arguments in QUERY under reading R (bit 0:
+ * civetweb decodes the whole query first; bit 1: Orthanc <= 1.9.7 decodes
+ * names), and the first one's value. */
+static int method_arguments_read(apr_pool_t *p, const char *query, int r,
+                                 const char **value)
+{
+    size_t len = strlen(query);
+    if (r & 1) {
+        char *decoded = apr_palloc(p, len + 1);
+        len = civetweb_query_decode(query, len, decoded);
+        query = decoded;
+    }
+    if ((r & 2) && !check_legacy_decode) {
+        *value = NULL;
+        return 0;
+    }
+    return method_arguments(p, query, len, r & 2, value);
+}
+
+/* Whether some reading finds an argument named _method in QUERY; sets
+ * *WHICH to a description. */
 static int has_method_argument(apr_pool_t *p, const char *query,
                                const char **which)
 {
-    const char *start = query;
-
-    while (1) {
-        const char *end = strchr(start, '&');
-        size_t len = end ? (size_t)(end - start) : strlen(start);
-        const char *equals = memchr(start, '=', len);
-        size_t name_len = equals ? (size_t)(equals - start) : len;
-        char *orthanc = apr_palloc(p, name_len + 1);
-        size_t orthanc_len = orthanc_url_decode(start, name_len, orthanc);
-        const char *module = op_orthanc_query_decode(p, start, name_len);
-
-        if (name_len == 7 && memcmp(start, "_method", 7) == 0) {
-            *which = "Orthanc >= 1.9.8 reads the raw name _method";
+    int r;
+    for (r = 0; r < N_READINGS; r++) {
+        const char *value;
+        if (method_arguments_read(p, query, r, &value) > 0) {
+            *which = apr_psprintf(p, "%s reads _method=\"%s\"",
+                                  READING_NAMES[r], escs(p, value));
             return 1;
         }
-        if (check_legacy_decode && orthanc_len == 7
-            && memcmp(orthanc, "_method", 7) == 0) {
-            *which = apr_psprintf(p, "Orthanc <= 1.9.7 (Toolbox::UrlDecode) "
-                                  "reads \"%s\" as _method, "
-                                  "op_orthanc_query_decode as \"%s\"",
-                                  esc(p, start, name_len), escs(p, module));
-            return 1;
-        }
-        if (strcmp(module, "_method") == 0) {
-            *which = apr_psprintf(p, "op_orthanc_query_decode reads \"%s\" as "
-                                  "_method", esc(p, start, name_len));
-            return 1;
-        }
-        if (end == NULL) {
-            return 0;
-        }
-        start = end + 1;
     }
+    return 0;
+}
+
+/* M3: an accepted GET without a header override runs, on every release,
+ * the method the proxy decided on: each reading's first _method names it,
+ * or there is none and it stays GET.  Orthanc upper-cases the value. */
+static void check_every_reading_runs(apr_pool_t *p, const char *query,
+                                     const char *effective)
+{
+    int r;
+    for (r = 0; r < N_READINGS; r++) {
+        const char *value;
+        char *upper;
+        size_t i;
+
+        if (method_arguments_read(p, query, r, &value) == 0
+            || value[0] == '\0') {
+            CHECK(strcmp(effective, "GET") == 0,
+                  "GET ?%s was decided as %s, but %s sees no override",
+                  escs(p, query), effective, READING_NAMES[r]);
+            continue;
+        }
+        upper = apr_pstrdup(p, value);
+        for (i = 0; upper[i]; i++) {
+            if (upper[i] >= 'a' && upper[i] <= 'z') {
+                upper[i] = (char)(upper[i] - 'a' + 'A');
+            }
+        }
+        CHECK(strcmp(upper, effective) == 0,
+              "GET ?%s was decided as %s, but %s runs _method=%s",
+              escs(p, query), effective, READING_NAMES[r], escs(p, value));
+    }
+}
+
+/* apr_table_do callback: 0 (stop) on a header that overrides the method
+ * for Orthanc (any spelling the module honours or refuses). */
+static int no_override_header(void *data, const char *name, const char *value)
+{
+    (void)data;
+    (void)value;
+    return !op_is_override_header(name);
 }
 
 static const char *check_method(apr_pool_t *p, const char *method,
@@ -1198,7 +1321,8 @@ static const char *check_method(apr_pool_t *p, const char *method,
     }
     CHECK(forward != NULL, "the query \"%s\" is forwarded as NULL",
           escs(p, query));
-    CHECK(!has_method_argument(p, forward, &which),
+    /* A refused request is not forwarded. */
+    CHECK(err != NULL || !has_method_argument(p, forward, &which),
           "%s %s: the forwarded query \"%s\" (from \"%s\") still carries "
           "_method: %s", method, err ? "refused" : "accepted",
           escs(p, forward), escs(p, query), which);
@@ -1206,6 +1330,10 @@ static const char *check_method(apr_pool_t *p, const char *method,
         CHECK(strcmp(forward, query) == 0,
               "the query \"%s\" has no _method but is forwarded as \"%s\"",
               escs(p, query), escs(p, forward));
+    }
+    if (err == NULL && strcmp(method, "GET") == 0
+        && apr_table_do(no_override_header, NULL, headers, NULL)) {
+        check_every_reading_runs(p, query, effective);
     }
     return err ? NULL : effective;
 }

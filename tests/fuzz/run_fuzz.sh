@@ -54,6 +54,7 @@ echo "run_fuzz.sh: building $binary"
     "$srcdir/tests/fuzz/fuzz_paths.c" "$srcdir/logic/path_canon.c" \
     "$srcdir/logic/pattern.c" "$srcdir/logic/route_table.c" \
     "$srcdir/logic/access_rules.c" "$srcdir/logic/method_override.c" \
+    "$srcdir/logic/query_reading.c" \
     "$srcdir/logic/header_names.c" "$srcdir/logic/hex.c" $apr_libs \
     -o "$binary"
 
@@ -91,6 +92,14 @@ cat >"$dict" <<'EOF'
 "_method"
 "%5Fmethod"
 "%4Vmethod"
+"%26"
+"%3D"
+"%3d"
+"%00"
+"%2B"
+"%255F"
+"%26_method%3D"
+"_method%3D"
 "=delete"
 "=put"
 "X-HTTP-Method-Override:"

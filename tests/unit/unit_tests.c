@@ -44,6 +44,7 @@ int main(void)
     srunner_add_suite(runner, directive_args_suite());
     srunner_add_suite(runner, forward_headers_suite());
     srunner_add_suite(runner, header_names_suite());
+    srunner_add_suite(runner, query_reading_suite());
     srunner_add_suite(runner, method_override_suite());
     srunner_add_suite(runner, json_error_suite());
     srunner_add_suite(runner, pattern_suite());

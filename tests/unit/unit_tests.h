@@ -22,6 +22,7 @@ Suite *hex_suite(void);
 Suite *directive_args_suite(void);
 Suite *forward_headers_suite(void);
 Suite *header_names_suite(void);
+Suite *query_reading_suite(void);
 Suite *method_override_suite(void);
 Suite *json_error_suite(void);
 Suite *pattern_suite(void);
