@@ -71,6 +71,12 @@ static void remove_proxy_owned_headers(request_rec *r, const op_dir_conf *conf)
     }
 }
 
+/* The DICOMweb plugin writes absolute URLs (RetrieveURL, BulkDataURI, STOW
+ * answers) as "http(s)://" + host + its root: up to 1.13 from Forwarded's
+ * host=, from 1.14 from X-Forwarded-Host when X-Forwarded-Proto comes with
+ * it (Plugin/Configuration.cpp, GetBasePublicUrl()).  It reads no
+ * X-Forwarded-Prefix, so both hosts carry the public prefix, and every
+ * release writes URLs under it. */
 static void add_forwarding_headers(request_rec *r, const op_request *req)
 {
     const char *scheme = ap_http_scheme(r);
@@ -80,7 +86,8 @@ static void add_forwarding_headers(request_rec *r, const op_request *req)
                    op_forwarded_value(r->pool, r->useragent_ip,
                                       req->public_host, prefix, scheme));
     apr_table_setn(r->headers_in, "X-Forwarded-For", r->useragent_ip);
-    apr_table_setn(r->headers_in, "X-Forwarded-Host", req->public_host);
+    apr_table_setn(r->headers_in, "X-Forwarded-Host",
+                   apr_pstrcat(r->pool, req->public_host, prefix, NULL));
     apr_table_setn(r->headers_in, "X-Forwarded-Proto", scheme);
     apr_table_setn(r->headers_in, "X-Forwarded-Prefix", *prefix ? prefix : "/");
     apr_table_setn(r->headers_in, "X-Forwarded-Server",

@@ -347,7 +347,7 @@ def test_forwarding_headers_replace_what_the_client_sent(orthanc, levels):
                if s["uri"] == "/plugins"][-1]["headers"]
     assert headers["forwarded"] == \
         f"for=127.0.0.1;host=127.0.0.1:{levels.port}/read;proto=http"
-    assert headers["x-forwarded-host"] == f"127.0.0.1:{levels.port}"
+    assert headers["x-forwarded-host"] == f"127.0.0.1:{levels.port}/read"
     assert headers["x-forwarded-for"] == "127.0.0.1"
     assert headers["x-forwarded-proto"] == "http"
     assert "evil" not in str(headers)

@@ -193,7 +193,7 @@ def test_client_forwarding_headers_cannot_change_the_urls(
     headers = seen["headers"]
     assert headers["forwarded"] == \
         f"for=127.0.0.1;host=127.0.0.1:{apache.port}/orthanc;proto=http"
-    assert headers["x-forwarded-host"] == f"127.0.0.1:{apache.port}"
+    assert headers["x-forwarded-host"] == f"127.0.0.1:{apache.port}/orthanc"
     assert headers["x-forwarded-proto"] == "http"
     assert headers["x-forwarded-prefix"] == "/orthanc"
     assert "evil" not in json.dumps(headers)

@@ -156,7 +156,7 @@ def test_forwarded_names_the_public_scheme(orthanc, front, workdir, transport):
     assert headers["forwarded"] == (
         f"for=127.0.0.1;host=localhost:{port}/orthanc;proto={scheme}")
     assert headers["x-forwarded-proto"] == scheme
-    assert headers["x-forwarded-host"] == f"localhost:{port}"
+    assert headers["x-forwarded-host"] == f"localhost:{port}/orthanc"
 
 
 def retrieve_urls(answer):
