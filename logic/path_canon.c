@@ -28,10 +28,12 @@ static op_path_status classify_byte(unsigned char c, int raw)
 }
 
 /* Percent-decodes RAW once into a NUL-terminated buffer, turning '\' into
- * '/': civetweb decodes the whole path (mg_url_decode(), '+' stays '+') and
- * then reads a backslash as a separator (remove_dot_segments()), so "%5c"
- * separates too.  civetweb keeps a '%' that starts no valid escape and
- * stops the path at a decoded NUL; both are refused here instead. */
+ * '/': civetweb decodes the whole path (mg_url_decode()) and then reads a
+ * backslash as a separator (remove_dot_segments()), so "%5c" separates too.
+ * A raw '+' stays a '+', as RFC 3986 and civetweb 1.14 and 1.15 read it;
+ * civetweb 1.16 reads it as a space, which is why the proxy forwards it
+ * escaped (is_wire_literal()).  civetweb keeps a '%' that starts no valid
+ * escape and stops the path at a decoded NUL; both are refused here. */
 static op_path_status decode(apr_pool_t *p, const char *raw, apr_size_t len,
                              char **decoded)
 {
@@ -180,10 +182,12 @@ const char *op_path_status_reason(op_path_status status)
 
 /* Left as they are on the wire: RFC 3986 unreserved characters and the
  * sub-delimiters to which neither Apache nor Orthanc give a meaning in a
- * path.  ';' is escaped so that nothing downstream reads path parameters. */
+ * path.  ';' is escaped so that nothing downstream reads path parameters,
+ * and '+' because civetweb 1.16 (Orthanc 1.12.7 and later) reads a raw '+'
+ * in a path as a space; every release reads %2B as '+'. */
 static int is_wire_literal(unsigned char c)
 {
-    return c != '\0' && (apr_isalnum(c) || strchr("-._~!$&'()*+,=:@", c));
+    return c != '\0' && (apr_isalnum(c) || strchr("-._~!$&'(),=:@", c));
 }
 
 static apr_size_t encoded_length(const char *segment)

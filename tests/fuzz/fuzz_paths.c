@@ -32,9 +32,10 @@
  *      gives the same segments, trailing flag, decoded and encoded joins
  *      (from index 0, and from index 1 as for a one-segment prefix).
  *  P3  The ENCODED join is wire-safe: it starts with '/', every byte is an
- *      RFC 3986 unreserved character, one of "!$&'()*+,=:@", a '/' or part
+ *      RFC 3986 unreserved character, one of "!$&'(),=:@", a '/' or part
  *      of a "%XX" escape with two hexadecimal digits (so no NUL, control
- *      character, byte >= 0x80, space, '\', '?', '#', ';' or lone '%');
+ *      character, byte >= 0x80, space, '\', '?', '#', ';', lone '%', nor
+ *      '+', which civetweb 1.16 reads as a space in a path);
  *      it has no empty segment ("//") except the final one of a directory,
  *      and no segment that ends with a dot, raw or encoded (civetweb would
  *      strip it: the forwarded path must be one Orthanc reads back
@@ -588,7 +589,7 @@ static void check_against_model(apr_pool_t *p, const char *raw, size_t len,
 
 static int is_wire_literal_spec(unsigned char c)
 {
-    return is_ascii_alnum(c) || (c != '\0' && strchr("-._~!$&'()*+,=:@", c));
+    return is_ascii_alnum(c) || (c != '\0' && strchr("-._~!$&'(),=:@", c));
 }
 
 static void check_encoded(apr_pool_t *p, const op_path *path, int from,

@@ -127,7 +127,10 @@ START_TEST(special_bytes_are_reencoded)
     assert_canon("/a%25b", "/a%b", "/a%25b");
     assert_canon("/a/%252e%252e", "/a/%2e%2e", "/a/%252e%252e");
     assert_canon("/%C3%A9", "/\xc3\xa9", "/%C3%A9");
-    assert_canon("/a+b@c:d", "/a+b@c:d", "/a+b@c:d");
+    assert_canon("/a+b@c:d", "/a+b@c:d", "/a%2Bb@c:d");
+    /* civetweb 1.16 reads a raw '+' as a space: the proxy reads it as a
+     * plus, as RFC 3986 does, and forwards %2B, a plus for every release. */
+    assert_canon("/a%2Bb", "/a+b", "/a%2Bb");
 }
 END_TEST
 
