@@ -217,6 +217,21 @@ static const char *read_statistics(pass *ps, apr_int64_t *instances)
     return err ? apr_pstrcat(ps->p, "GET /statistics: ", err, NULL) : NULL;
 }
 
+/* Whether this Orthanc has labels: they show in resources and lists, and
+ * their changes are not logged (cache_policy.h).  Read on every pass, as
+ * Orthanc may have been upgraded meanwhile. */
+static const char *read_system(pass *ps, int *labels)
+{
+    op_http_reply reply;
+    const char *err = get(ps, "/system", &reply, NULL);
+
+    if (err) {
+        return err;
+    }
+    err = op_system_parse(ps->p, reply.body, reply.length, labels);
+    return err ? apr_pstrcat(ps->p, "GET /system: ", err, NULL) : NULL;
+}
+
 /* Whether something was logged after CURSOR. */
 static const char *logged_since(pass *ps, apr_int64_t cursor, int *more)
 {
@@ -286,6 +301,9 @@ static const char *one_pass(pass *ps, const op_cache_sync *before,
     const char *err;
     int attempt, consistent = 0;
 
+    if ((err = read_system(ps, &sync->labels)) != NULL) {
+        return err;
+    }
     for (attempt = 0; attempt < ATTEMPTS && !consistent; attempt++) {
         int more = 0;
         if ((err = drain(ps, &cursor)) != NULL
@@ -322,9 +340,12 @@ static const char *start_over(pass *ps, op_cache_sync *sync)
 {
     apr_int64_t cursor = 0, instances = 0;
     int attempt, more = 1;
+    const char *err = read_system(ps, &sync->labels);
 
+    if (err) {
+        return err;
+    }
     for (attempt = 0; attempt < ATTEMPTS && more; attempt++) {
-        const char *err;
         if ((err = last_change(ps, &cursor)) != NULL
             || (err = read_statistics(ps, &instances)) != NULL
             || (err = logged_since(ps, cursor, &more)) != NULL) {

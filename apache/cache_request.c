@@ -231,18 +231,18 @@ static void prepare_read(request_rec *r, op_request *req,
     op_cache_request *cache = apr_pcalloc(r->pool, sizeof(*cache));
     op_cache_route route = op_cache_classify(
         &req->path, req->mapping->prefix.path.segments->nelts);
-    const char *tokens = NULL;
+    const char *tokens = NULL, *why;
 
     req->cache = cache;
     if (route.cls != OP_CACHE_NEVER) {
         tokens = op_cache_read_tokens(rt, r->server, r->pool,
                                       op_backend_tag(r->pool,
                                                      req->mapping->backend.url),
-                                      &route.scope);
+                                      &route, &why);
         if (tokens == NULL) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "OrthancProxyCache: "
-                          "bypassed, the change follower of %s is behind",
-                          req->mapping->backend.url);
+                          "bypassed for %s: %s", req->mapping->backend.url,
+                          why);
         }
     }
     if (tokens == NULL) {

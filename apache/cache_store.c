@@ -193,6 +193,10 @@ static int parse_sync(const char *text, op_cache_sync *out)
         return 0;
     }
     out->instances = apr_strtoi64(end + 1, &end, 10);
+    if (*end != ' ') {
+        return 0;
+    }
+    out->labels = (int)apr_strtoi64(end + 1, &end, 10);
     return *end == '\0';
 }
 
@@ -207,22 +211,30 @@ static int sync_of(op_cache_runtime *rt, server_rec *s, apr_pool_t *p,
 
 const char *op_cache_read_tokens(op_cache_runtime *rt, server_rec *s,
                                  apr_pool_t *p, const char *tag,
-                                 const op_scope *scope)
+                                 const op_cache_route *route,
+                                 const char **why)
 {
     const char *everything = NULL, *own = NULL;
     op_cache_sync sync;
-    int in_sync;
+    int in_sync, labels = 0;
 
+    *why = "the token store failed";
     if (!lock(rt)) {
         return NULL;
     }
     in_sync = sync_of(rt, s, p, tag, &sync)
               && sync.sync_start + rt->max_delay >= apr_time_now();
-    if (in_sync) {
+    if (in_sync && !(labels = route->shows_labels && sync.labels)) {
         everything = token_of(rt, s, p, op_token_name(p, 'G', tag, NULL));
-        own = token_of(rt, s, p, scope_name(p, tag, scope));
+        own = token_of(rt, s, p, scope_name(p, tag, &route->scope));
     }
     unlock(rt);
+    if (!in_sync) {
+        *why = "the change follower is behind";
+    }
+    else if (labels) {
+        *why = "the answer shows labels, whose changes Orthanc does not log";
+    }
     if (everything == NULL || own == NULL) {
         return NULL;
     }
@@ -268,9 +280,9 @@ void op_cache_sync_write(op_cache_runtime *rt, server_rec *s, apr_pool_t *p,
                          const char *tag, const op_cache_sync *sync)
 {
     const char *text = apr_psprintf(p, "%" APR_INT64_T_FMT " %" APR_INT64_T_FMT
-                                    " %" APR_INT64_T_FMT,
+                                    " %" APR_INT64_T_FMT " %d",
                                     (apr_int64_t)sync->sync_start, sync->cursor,
-                                    sync->instances);
+                                    sync->instances, sync->labels ? 1 : 0);
     apr_status_t rv;
 
     if (!lock(rt)) {

@@ -31,6 +31,7 @@ typedef struct {
     apr_time_t sync_start;     /* when its last complete pass started */
     apr_int64_t cursor;        /* the last sequence number it read */
     apr_int64_t instances;     /* Orthanc's instances right after it */
+    int labels;                /* that Orthanc has labels (1.12 and later) */
 } op_cache_sync;
 
 /* The mutex type (Mutex directive) guarding socaches that need one. */
@@ -49,13 +50,15 @@ void op_cache_runtime_child_init(op_cache_runtime *rt, apr_pool_t *p,
 
 apr_interval_time_t op_cache_max_delay(const op_cache_runtime *rt);
 
-/* The tokens an answer of SCOPE from the Orthanc tagged TAG depends on,
+/* The tokens an answer of ROUTE from the Orthanc tagged TAG depends on,
  * "G.S" (the tokens are created when missing).  NULL when the cache must
- * be bypassed: the follower has not completed a pass within the maximum
- * delay, or the store failed. */
+ * be bypassed, and *WHY says why: the follower has not completed a pass
+ * within the maximum delay, the store failed, or the answer shows labels
+ * and that Orthanc has them. */
 const char *op_cache_read_tokens(op_cache_runtime *rt, server_rec *s,
                                  apr_pool_t *p, const char *tag,
-                                 const op_scope *scope);
+                                 const op_cache_route *route,
+                                 const char **why);
 
 /* Renews the tokens of SCOPES (N of them), of the lists when LISTS, and
  * the token every answer of TAG carries when EVERYTHING. */

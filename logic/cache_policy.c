@@ -62,7 +62,7 @@ char op_scope_letter(op_scope_kind kind)
 
 static op_cache_route never(void)
 {
-    op_cache_route route = { OP_CACHE_NEVER, { OP_SCOPE_NONE, NULL } };
+    op_cache_route route = { OP_CACHE_NEVER, { OP_SCOPE_NONE, NULL }, 0 };
     return route;
 }
 
@@ -77,6 +77,15 @@ static op_cache_route cached(op_cache_class cls, op_scope_kind kind,
     route.cls = cls;
     route.scope.kind = kind;
     route.scope.id = id;
+    route.shows_labels = 0;
+    return route;
+}
+
+/* The same, for an answer that shows labels (op_cache_route). */
+static op_cache_route cached_with_labels(op_scope_kind kind, const char *id)
+{
+    op_cache_route route = cached(OP_CACHE_AGGREGATE, kind, id);
+    route.shows_labels = route.cls != OP_CACHE_NEVER;
     return route;
 }
 
@@ -117,6 +126,11 @@ static const char *const RESOURCE_AGGREGATES[] = {
 static const char *const RESOURCE_AGGREGATE_TREES[] = {
     "metadata", "attachments", "labels", NULL
 };
+/* Those that show labels: the labels, and the lists of child resources
+ * (expanded, as Orthanc answers them). */
+static const char *const RESOURCE_LABELLED[] = {
+    "labels", "instances", "series", "studies", NULL
+};
 
 /* Routes that answer with a parent resource: they change with the parent,
  * whose token the URL does not name, so they count as lists. */
@@ -139,14 +153,19 @@ static op_cache_route classify_resource(const segments *s, op_scope_kind kind)
 {
     const char *id = seg(s, 1), *what = seg(s, 2);
 
+    /* The lists, with ?expand, show labels too. */
     if (s->n == 1) {
-        return cached(OP_CACHE_AGGREGATE, OP_SCOPE_LISTS, NULL);
+        return cached_with_labels(OP_SCOPE_LISTS, NULL);
     }
     if (what == NULL) {
-        return cached(OP_CACHE_AGGREGATE, kind, id);
+        return cached_with_labels(kind, id);
     }
     if (names_a_parent(kind, what) && s->n == 3) {
-        return cached(OP_CACHE_AGGREGATE, OP_SCOPE_LISTS, NULL);
+        return cached_with_labels(OP_SCOPE_LISTS, NULL);
+    }
+    if (in_list(what, RESOURCE_LABELLED)
+        && (s->n == 3 || strcmp(what, "labels") == 0)) {
+        return cached_with_labels(kind, id);
     }
     if (kind == OP_SCOPE_INSTANCE && in_list(what, INSTANCE_CONTENT)
         && (s->n == 3 || in_list(what, INSTANCE_CONTENT_TREES))) {

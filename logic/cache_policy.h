@@ -45,6 +45,10 @@ typedef struct {
 typedef struct {
     op_cache_class cls;
     op_scope scope;
+    /* The answer shows labels (Orthanc >= 1.12 puts them in every resource
+     * and list of resources), and Orthanc logs no change of a label: on an
+     * Orthanc with labels it is not cached. */
+    int shows_labels;
 } op_cache_route;
 
 /* For a GET (or HEAD) of PATH's segments from FROM on: whether the answer

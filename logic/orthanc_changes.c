@@ -92,6 +92,24 @@ const char *op_statistics_parse(apr_pool_t *p, const char *text,
     return NULL;
 }
 
+const char *op_system_parse(apr_pool_t *p, const char *text, apr_size_t len,
+                            int *has_labels)
+{
+    op_json *root;
+    const op_json *labels;
+    const char *err = op_json_parse(p, text, len, &root);
+
+    if (err) {
+        return err;
+    }
+    if (op_json_string_member(root, "Version") == NULL) {
+        return "not an answer of /system (Version)";
+    }
+    labels = op_json_member(root, "HasLabels");
+    *has_labels = labels != NULL && labels->type == OP_JSON_TRUE;
+    return NULL;
+}
+
 const char *op_resource_parse(apr_pool_t *p, const char *text, apr_size_t len,
                               op_resource_level level, op_resource_info *out)
 {

@@ -46,6 +46,11 @@ const char *op_changes_parse(apr_pool_t *p, const char *text, apr_size_t len,
 const char *op_statistics_parse(apr_pool_t *p, const char *text,
                                 apr_size_t len, apr_int64_t *instances);
 
+/* Reads "HasLabels" from an answer of GET /system: whether this Orthanc
+ * has labels (1.12 and later say true; older ones say nothing). */
+const char *op_system_parse(apr_pool_t *p, const char *text, apr_size_t len,
+                            int *has_labels);
+
 typedef struct {
     const char *parent;          /* Orthanc's ID of the parent; NULL for a patient */
     const char *uid;             /* the DICOM UID of the resource; NULL for a patient */

@@ -104,6 +104,42 @@ START_TEST(classifies_below_the_prefix)
 }
 END_TEST
 
+/* Orthanc >= 1.12 shows labels in resources and lists of resources, and
+ * does not log their changes (measured on 1.13.0). */
+START_TEST(answers_that_show_labels_are_marked)
+{
+    static const char *const SHOW[] = {
+        "/instances/" I, "/series/" I, "/studies/" I, "/patients/" I,
+        "/patients", "/studies", "/instances/" I "/series",
+        "/series/" I "/study", "/studies/" I "/series",
+        "/series/" I "/instances", "/patients/" I "/instances",
+        "/instances/" I "/labels", "/studies/" I "/labels/x", NULL
+    };
+    static const char *const HIDE[] = {
+        "/instances/" I "/file", "/instances/" I "/tags",
+        "/instances/" I "/metadata/x", "/series/" I "/shared-tags",
+        "/series/" I "/ordered-slices", "/instances/" I "/statistics",
+        "/dicom-web/studies", "/dicom-web/studies/" UID "/metadata", NULL
+    };
+    const char *const *raw;
+
+    for (raw = SHOW; *raw; raw++) {
+        op_path path = test_path(*raw);
+        op_cache_route route = op_cache_classify(&path, 0);
+        ck_assert_msg(route.cls == OP_CACHE_AGGREGATE && route.shows_labels,
+                      "%s: class %d, labels %d", *raw, route.cls,
+                      route.shows_labels);
+    }
+    for (raw = HIDE; *raw; raw++) {
+        op_path path = test_path(*raw);
+        op_cache_route route = op_cache_classify(&path, 0);
+        ck_assert_msg(route.cls != OP_CACHE_NEVER && !route.shows_labels,
+                      "%s: class %d, labels %d", *raw, route.cls,
+                      route.shows_labels);
+    }
+}
+END_TEST
+
 static op_cache_bump bump(const char *method, const char *raw)
 {
     op_path path = test_path(raw);
@@ -165,6 +201,7 @@ Suite *cache_policy_suite(void)
     tcase_add_test(tc, cacheable_routes_and_their_scopes);
     tcase_add_test(tc, everything_else_goes_to_orthanc);
     tcase_add_test(tc, classifies_below_the_prefix);
+    tcase_add_test(tc, answers_that_show_labels_are_marked);
     tcase_add_test(tc, changes_through_the_proxy);
     tcase_add_test(tc, scope_ids_are_plain);
     suite_add_tcase(s, tc);

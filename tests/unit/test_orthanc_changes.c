@@ -74,6 +74,16 @@ START_TEST(reads_statistics_and_resources)
     ck_assert_ptr_null(op_statistics_parse(test_pool, STATS, strlen(STATS), &count));
     ck_assert_int_eq(count, 2);
     ck_assert_ptr_nonnull(op_statistics_parse(test_pool, "{}", 2, &count));
+    {
+        static const char NEW[] = "{\"Version\":\"1.13.0\",\"HasLabels\":true}";
+        static const char OLD[] = "{\"Version\":\"1.10.1\",\"Name\":\"x\"}";
+        int labels = -1;
+        ck_assert_ptr_null(op_system_parse(test_pool, NEW, strlen(NEW), &labels));
+        ck_assert_int_eq(labels, 1);
+        ck_assert_ptr_null(op_system_parse(test_pool, OLD, strlen(OLD), &labels));
+        ck_assert_int_eq(labels, 0);
+        ck_assert_ptr_nonnull(op_system_parse(test_pool, "{}", 2, &labels));
+    }
     ck_assert_ptr_null(op_resource_parse(test_pool, INSTANCE, strlen(INSTANCE),
                                          OP_RESOURCE_INSTANCE, &info));
     ck_assert_str_eq(info.parent, "s");
