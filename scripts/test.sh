@@ -3,7 +3,8 @@
 # installs what is missing, builds with warnings as errors, checks the code
 # with cppcheck, runs `make check` (Check unit tests, the same under
 # valgrind, the bounded fuzzing run, and the end-to-end tests with a real
-# Apache and a real Orthanc), then `make distcheck`, then builds the Debian
+# Apache and a real Orthanc), the end-to-end tests again against the newer
+# Orthancs of the version matrix, then `make distcheck`, then builds the Debian
 # package and tries it in a throwaway Debian root (tests/package/), then
 # builds the tarball again with AddressSanitizer and UBSan and runs `make
 # check-sanitized` (the unit tests and the end-to-end suite, with the
@@ -22,6 +23,10 @@ if ! make check; then
     cat test-suite.log >&2 || true
     exit 1
 fi
+# The end-to-end suite again against Debian 13's Orthanc 1.12.7 (DICOMweb
+# 1.20) and sid's 1.13.0 (DICOMweb 1.24), from Debian's packages in roots
+# built once with mmdebstrap (tests/e2e/orthanc_roots.py).
+make check-orthanc-matrix
 # distcheck builds the tarball, installs and uninstalls it, and tests it
 # again.  Everything has just passed above from this tree, so its second
 # pass is the static checks, the unit tests and a smoke subset of the

@@ -7,8 +7,14 @@ import tempfile
 
 import pytest
 
-from harness import SANITIZER_PRELOAD, SAMPLE_DIR, Apache, Orthanc, \
-    sanitizer_reports
+from harness import ORTHANC_ROOT, SANITIZER_PRELOAD, SAMPLE_DIR, Apache, \
+    Orthanc, orthanc_version, sanitizer_reports
+
+
+def pytest_report_header(config):
+    """Which Orthanc the suite runs against (the version matrix)."""
+    where = ORTHANC_ROOT or "this machine"
+    return f"Orthanc {'.'.join(map(str, orthanc_version()))} from {where}"
 
 
 def pytest_configure(config):

@@ -26,7 +26,12 @@ MODULE = os.environ.get("OP_MODULE") or os.path.join(
     SRCDIR, ".libs", "mod_orthanc_proxy.so")
 HTTPD = os.environ.get("OP_HTTPD", "/usr/sbin/apache2")
 APACHE_MODULES = os.environ.get("OP_APACHE_MODULES", "/usr/lib/apache2/modules")
-ORTHANC = os.environ.get("OP_ORTHANC", "/usr/sbin/Orthanc")
+# OP_ORTHANC_ROOT names a Debian root whose Orthanc the tests run instead
+# of the machine's (the version matrix: orthanc_roots.py, orthanc_command).
+ORTHANC_ROOT = os.environ.get("OP_ORTHANC_ROOT", "")
+ORTHANC = "/usr/sbin/Orthanc" if ORTHANC_ROOT else \
+    os.environ.get("OP_ORTHANC", "/usr/sbin/Orthanc")
+# Paths in the Orthanc's own file system (the root's, with OP_ORTHANC_ROOT).
 DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
 SAMPLE_DIR = "/usr/lib/python3/dist-packages/pydicom/data/test_files"
 
@@ -161,6 +166,64 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=30):
         proc.wait(timeout=10)
 
 
+# Runs in a private mount namespace (unshare): the machine's temporary
+# directory ($1, where every test keeps its configuration, storage and Lua
+# scripts) and /proc are mounted into the root ($2) at the same paths, then
+# the command runs there in directory $3.  unshare, both shells and chroot
+# exec what they run: the PID the test holds is Orthanc's.
+_IN_ROOT = """set -e
+mount --rbind "$1" "$2$1"
+mount -t proc proc "$2/proc"
+root=$2 dir=$3
+shift 3
+exec chroot "$root" /bin/sh -c 'cd "$0" && exec "$@"' "$dir" "$@"
+"""
+
+
+def orthanc_command(args, cwd):
+    """The command line that runs Orthanc with ARGS in directory CWD: the
+    machine's Orthanc, or with OP_ORTHANC_ROOT that root's (chroot).  There,
+    every file Orthanc reads or writes must be below the machine's temporary
+    directory, which it sees at the same path."""
+    if not ORTHANC_ROOT:
+        return [ORTHANC] + list(args)
+    shared = os.path.realpath(tempfile.gettempdir())
+    for path in [cwd] + [a.split("=", 1)[-1] for a in args]:
+        path = os.path.join(cwd, path)
+        if os.path.isabs(path) and not (
+                os.path.realpath(path) + "/").startswith(shared + "/"):
+            raise ValueError(f"{path} is outside {shared}, which is all the "
+                             f"Orthanc in {ORTHANC_ROOT} sees of this machine")
+    os.makedirs(ORTHANC_ROOT + shared, exist_ok=True)
+    return ["unshare", "--mount", "--propagation", "private", "--",
+            "/bin/sh", "-c", _IN_ROOT, "sh", shared, ORTHANC_ROOT,
+            os.path.realpath(cwd), ORTHANC] + list(args)
+
+
+_ORTHANC_VERSION = []
+
+
+def orthanc_version():
+    """The version of the Orthanc the tests run, as a tuple: (1, 13, 0)."""
+    if not _ORTHANC_VERSION:
+        out = subprocess.run(orthanc_command(["--version"],
+                                             tempfile.gettempdir()),
+                             capture_output=True, text=True, timeout=60,
+                             check=True).stdout
+        m = re.search(r"Orthanc (\d+)\.(\d+)\.(\d+)", out)
+        assert m, f"no version in {out[:200]!r}"
+        _ORTHANC_VERSION.append(tuple(int(g) for g in m.groups()))
+    return _ORTHANC_VERSION[0]
+
+
+def orthanc_decodes_query():
+    """Whether the Orthanc under test percent-decodes the query string
+    before it splits it: civetweb 1.15+ with decode_query_string, which
+    Orthanc sets from 1.12.10 (Debian's 1.10.1 and 1.12.7 do not; sid's
+    1.13.0 does; logic/query_reading.h)."""
+    return orthanc_version() >= (1, 12, 10)
+
+
 # A Lua filter that makes Orthanc log every request as it received it.
 RECORDING_FILTER = """
 function IncomingHttpRequestFilter(method, uri, ip, username, httpHeaders)
@@ -226,8 +289,9 @@ class Orthanc:
         return self.proc.pid if self.proc else None
 
     def start(self, timeout=60):
-        self.proc = start_process([ORTHANC, self.config_path], self.log_path,
-                                  self.workdir)
+        self.proc = start_process(orthanc_command([self.config_path],
+                                                  self.workdir),
+                                  self.log_path, self.workdir)
 
         def ready():
             if self.proc.poll() is not None:

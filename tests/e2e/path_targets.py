@@ -4,7 +4,8 @@ Each target is an Orthanc path spelt the ways a client can spell it: dots
 at the end of segments, dot segments ("." "..", "..."), empty segments,
 backslashes and encoded separators, percent-encoded letters and dots, case,
 NUL, control characters, spaces, raw bytes above 0x7E, broken escapes,
-fragments, ';', and method overrides, alone and combined.  The generator is
+fragments, ';', method overrides, '+', and query strings that Orthanc
+releases read differently, alone and combined.  The generator is
 seeded, so a failing target can be produced again from its number.
 """
 
@@ -38,7 +39,8 @@ ROUTES = [
 CLASSES = ("plain", "trailing-dots", "dot-segments", "empty-segments",
            "backslash", "encoded-separator", "encoded-letters",
            "encoded-dots", "case", "nul", "control", "space", "raw-byte",
-           "bad-escape", "fragment", "semicolon", "non-ascii", "override")
+           "bad-escape", "fragment", "semicolon", "non-ascii", "override",
+           "query", "plus")
 
 
 def _encode_char(rng, c):
@@ -71,9 +73,13 @@ def _spell_segment(rng, segment, kinds, intensity):
     elif roll < 0.37:
         out += rng.choice(("%09", "%0d%0a", "%7f", "%1b"))
         kinds.add("control")
-    elif roll < 0.41:
-        out += rng.choice(("%20", "%20.", ".%20", "+"))
+    elif roll < 0.39:
+        out += rng.choice(("%20", "%20.", ".%20"))
         kinds.add("space")
+    elif roll < 0.41:
+        # civetweb 1.16 reads '+' in a path as a space (Orthanc 1.12.7+).
+        out += rng.choice(("+", "+.", "%2B", "+%20"))
+        kinds.add("plus")
     elif roll < 0.44:
         out += rng.choice(("\xe9", "\x80", "\xff", " "))
         kinds.add("raw-byte")
@@ -129,13 +135,34 @@ def _suffix(rng, kinds, intensity):
     return text
 
 
+# Query strings that releases read differently (query_reading.h): encoded
+# '&', '=', '_', '+' and NUL, a '+' in the name or value, encoded twice.
+ENCODED_OVERRIDES = (
+    "x=%26_method%3DDELETE", "x=%26_method%3Dput", "_method%3Ddelete",
+    "%5Fmethod=delete", "%5fmethod=put", "_method=del%65te",
+    "x=1%26_method=delete", "_method=delete%00", "x=%00&_method=delete",
+    "_method=delete+", "_method+=delete", "%255Fmethod=put",
+    "_me%74hod=delete", "_me%4khod=delete", "x=%3D%26_method%3Ddelete",
+    "_method=delete&_method=put", "_method%3D=delete", "_method=%20delete",
+)
+# Escapes that cannot make an override: the module forwards them as sent.
+HARMLESS_QUERIES = (
+    "a=%3D&b=%26", "q=a+b%2Bc", "PatientName=Doe%5EJ*", "x=%2500",
+    "expand&limit=10", "x=%20", "x=%E9", "%41=1",
+)
+
+
 def _method(rng, kinds, intensity):
     """(method, extra header lines, extra query) of a request."""
     roll = rng.random() / intensity
-    if roll > 0.30:
+    if roll > 0.36:
         return "GET", [], None
     if roll < 0.08:
         return rng.choice(("POST", "PUT", "DELETE")), [], None
+    if roll > 0.30:
+        kinds.add("query")
+        return (rng.choice(("GET", "GET", "POST")), [],
+                rng.choice(ENCODED_OVERRIDES + HARMLESS_QUERIES))
     kinds.add("override")
     if roll < 0.19:
         return "GET", [], rng.choice(("_method=delete", "_method=DELETE",

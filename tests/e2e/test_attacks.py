@@ -1,8 +1,9 @@
 """The attack table: path, method and framing tricks against a `read` and an
 `upload` mapping, each checked for its EFFECT on Orthanc.
 
-One real Orthanc 1.10.1 (Lua enabled, writes to its file system allowed, a
-Lua filter logging every request it receives) sits behind three Apaches
+One real Orthanc (Lua enabled, writes to its file system allowed, a Lua
+filter logging every request it receives; each Orthanc of the version
+matrix in turn, tests/e2e/orthanc_roots.py) sits behind three Apaches
 that differ only in AllowEncodedSlashes (Off, NoDecode, On).  Each Apache
 maps it twice, in <Location> sections:
 
@@ -21,8 +22,10 @@ Every row of ATTACKS is run twice, as two named tests:
 - test_trick_straight_to_orthanc[row]: the same trick, without the prefix,
   sent to Orthanc's own port.  For most rows it has its effect there, which
   shows the row tests something real; where `direct` is False, Orthanc
-  1.10.1 itself ignores the trick (the row's `why` says how): the proxy
-  refuses it all the same, or forwards only its harmless canonical form.
+  itself ignores the trick (the row's `why` says how): the proxy refuses it
+  all the same, or forwards only its harmless canonical form.  Where
+  releases differ (query strings), `direct` says on which it has its
+  effect, and the proxy refuses it on all of them.
 
 Effects, each prepared before and undone after every test:
 - a patient, study or instance is deleted (CT_small is re-uploaded after),
@@ -57,7 +60,8 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from harness import SAMPLE_DIR, parse_responses, raw_request, wait_until
+from harness import SAMPLE_DIR, orthanc_decodes_query, orthanc_version, \
+    parse_responses, raw_request, wait_until
 
 TIMEOUT = 60            # for requests the test itself makes to Orthanc
 RAW_TIMEOUT = 8         # silence after which a raw connection is given up
@@ -66,6 +70,9 @@ MR_SMALL = os.path.join(SAMPLE_DIR, "MR_small.dcm")
 OVERRIDE = "X-HTTP-Method-Override"
 STOW_TYPE = ('Content-Type: multipart/related; type="application/dicom"; '
              'boundary=attack-boundary')
+
+
+DECODES_QUERY = orthanc_decodes_query
 
 
 # ---------------------------------------------------------------------------
@@ -352,7 +359,8 @@ class Attack:
     request: str            # template, see the module's docstring
     status: object          # the proxy's answer: an int, None (no answer at
                             # all) or a tuple (pipelined answers, in order)
-    direct: bool = True     # the effect happens straight to Orthanc
+    direct: object = True   # the effect happens straight to Orthanc (a
+                            # bool, or a function of the Orthanc under test)
     json: bool = True       # refusals carry the proxy's JSON document
     reaches: tuple = ()     # (method, uri) Orthanc may receive via the proxy
     direct_request: str = None   # Orthanc's form, when not REQUEST itself
@@ -510,15 +518,62 @@ ATTACKS = [
     Attack("_method after another argument", READ, STUDY,
            http("GET", "{P}/studies/{study}?expand&_method=delete"), 403),
     Attack("%5Fmethod=delete", UPLOAD, PATIENT,
-           http("GET", "{P}/patients/{patient}?%5Fmethod=delete"), 403,
-           direct=False,
-           why="Orthanc 1.10.1 does not decode argument names; the proxy "
-               "reads them decoded, as Orthanc's own UrlDecode would"),
+           http("GET", "{P}/patients/{patient}?%5Fmethod=delete"), 400,
+           direct=DECODES_QUERY,
+           why="Orthanc >= 1.12.10 (civetweb decoding the query) deletes; "
+               "1.10.1 and 1.12.7 read the name as sent: releases disagree"),
     Attack("Orthanc decoder %4Vmethod=delete", READ, PATIENT,
-           http("GET", "{P}/patients/{patient}?%4Vmethod=delete"), 403,
+           http("GET", "{P}/patients/{patient}?%4Vmethod=delete"), 400,
            direct=False,
-           why="%4V is '_' for Orthanc's hex decoder, but 1.10.1 does not "
-               "decode argument names"),
+           why="%4V is '_' for the hex decoder of Orthanc <= 1.9.7 only; "
+               "no release of the matrix reads an override there"),
+
+    # --------------------- query strings that releases read differently
+    # civetweb 1.14 and Orthanc >= 1.12.10 decode the whole query before
+    # Orthanc splits it on '&' and '=' (logic/query_reading.h).
+    Attack("encoded '&' and '=' hide _method", READ, PATIENT,
+           http("GET", "{P}/patients/{patient}?x=%26_method%3DDELETE"), 400,
+           direct=DECODES_QUERY,
+           why="the read-only user's deletion of the issue: 1.13.0 reads "
+               "x= and _method=DELETE"),
+    Attack("encoded '=' makes the override", READ, PATIENT,
+           http("GET", "{P}/patients/{patient}?_method%3Ddelete"), 400,
+           direct=DECODES_QUERY),
+    Attack("encoded '&' after an allowed argument", UPLOAD, STUDY,
+           http("GET", "{P}/studies/{study}?expand&x=1%26_method=delete"),
+           400, direct=DECODES_QUERY),
+    Attack("encoded '&' hides a PUT of the log level", UPLOAD, LOG_LEVEL,
+           http("GET", "{P}/tools/log-level?x=%26_method%3Dput",
+                body="body"), 400, direct=DECODES_QUERY),
+    Attack("encoded letters in the override's value", READ, INSTANCE,
+           http("GET", "{P}/instances/{instance}?_method=del%65te"), 400,
+           direct=DECODES_QUERY,
+           why="1.10.1 and 1.12.7 read 'del%65te', which is no method"),
+    Attack("decoded NUL cuts the query before _method", READ, PATIENT,
+           http("GET", "{P}/patients/{patient}?x=%00&_method=delete"), 400,
+           direct=lambda: not DECODES_QUERY(),
+           why="1.13.0's query ends at the NUL; 1.10.1 and 1.12.7 delete"),
+    Attack("'+' in the override's value", UPLOAD, PATIENT,
+           http("GET", "{P}/patients/{patient}?_method=delete+"), 400,
+           direct=False, why="'delete+' or 'delete ': no method anywhere"),
+    Attack("encoded twice %255Fmethod", READ, PATIENT,
+           http("GET", "{P}/patients/{patient}?%255Fmethod=put"), 400,
+           direct=False,
+           why="only civetweb 1.14 under Orthanc <= 1.9.7 decoded twice"),
+    Attack("hidden override on HEAD, forwarded as GET", READ, PATIENT,
+           http("HEAD", "{P}/patients/{patient}?x=%26_method%3DDELETE"), 400,
+           direct=False,
+           why="Orthanc reads _method on GET only, but the module forwards "
+               "HEAD as a GET, which 1.13.0 would read it on"),
+    Attack("hidden override on POST", UPLOAD, PATIENT,
+           http("POST", "{P}/tools/find?x=%26_method%3DDELETE", body="find"),
+           400, direct=False,
+           why="Orthanc ignores _method on POST; the module forwards no "
+               "query that any release would read an override in"),
+    Attack("harmless escapes in an allowed query", READ, PATIENT,
+           http("GET", "{P}/patients/{patient}?expand=%74rue&x=a+b%2Bc"),
+           200, reaches=(("GET", "/patients/{patient}"),), direct=False,
+           why="no release reads an override: forwarded as sent"),
     Attack("_method=put on the log level", UPLOAD, LOG_LEVEL,
            http("GET", "{P}/tools/log-level?_method=put", body="body"), 403),
     Attack("override header on GET", READ, PATIENT,
@@ -843,9 +898,11 @@ def test_trick_straight_to_orthanc(env, attack):
         data = render(attack.direct_request or attack.request,
                       request_values(values, "", env.orthanc.http_port))
         raw = raw_request(env.orthanc.http_port, data, timeout=RAW_TIMEOUT)
-        assert effect.happened(env, values) == attack.direct, (
-            f"straight to Orthanc, expected '{effect.what}' to be "
-            f"{attack.direct} ({attack.why})\n{data[:500]!r}\n{raw[:500]!r}")
+        direct = attack.direct() if callable(attack.direct) else attack.direct
+        assert effect.happened(env, values) == direct, (
+            f"straight to Orthanc {orthanc_version()}, expected "
+            f"'{effect.what}' to be {direct} ({attack.why})\n"
+            f"{data[:500]!r}\n{raw[:500]!r}")
     finally:
         effect.undo(env, values)
 

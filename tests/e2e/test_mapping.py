@@ -12,7 +12,8 @@ import os
 import pytest
 import requests
 
-from harness import SAMPLE_DIR, parse_response, raw_request, wait_until
+from harness import SAMPLE_DIR, orthanc_decodes_query, parse_response, \
+    raw_request, wait_until
 
 TIMEOUT = 60
 
@@ -320,9 +321,10 @@ def test_rest_query_string_reaches_orthanc_intact(apache, orthanc, stored):
     ("PatientName=CompressedSamples^CT1", ["CT"]),
     ("PatientName=*^MR1", ["MR"]),
     ("PatientName=Compressed*", ["CT", "MR"]),
-    # Orthanc 1.10.1 does not decode an escaped '^' in QIDO arguments: the
-    # proxy must pass the escape as it is, not decode or re-encode it.
-    ("PatientName=CompressedSamples%5ECT1", []),
+    # Orthanc 1.10.1 and 1.12.7 do not decode an escaped '^' in QIDO
+    # arguments, 1.13.0 does: the proxy must pass the escape as it is, not
+    # decode or re-encode it, and each Orthanc reads it its own way.
+    ("PatientName=CompressedSamples%5ECT1", "CT if decoded"),
     ("PatientName=Nobody*", []),
 ])
 def test_qido_query_with_caret_and_star_reaches_orthanc_intact(
@@ -331,6 +333,8 @@ def test_qido_query_with_caret_and_star_reaches_orthanc_intact(
     proxy as straight at Orthanc."""
     uids = {"CT": "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322",
             "MR": "1.3.6.1.4.1.5962.1.2.4.20040826185059.5457"}
+    if expected == "CT if decoded":
+        expected = ["CT"] if orthanc_decodes_query() else []
     status, _, proxied = send(apache.port,
                               "/orthanc/dicom-web/studies?" + query)
     direct_status, _, direct = send(orthanc.http_port,
@@ -457,7 +461,8 @@ def test_relative_location_from_orthanc_passes_through(apache):
     which resolves under the prefix and serves Orthanc Explorer."""
     r = requests.get(apache.url + "/orthanc/", allow_redirects=False,
                      timeout=TIMEOUT)
-    assert r.status_code == 301
+    # 301, or 307 from newer releases (1.13.0).
+    assert r.status_code in (301, 307)
     assert r.headers["Location"] == "app/explorer.html"
     r = requests.get(apache.url + "/orthanc/", timeout=TIMEOUT)
     assert r.status_code == 200

@@ -20,7 +20,7 @@ import subprocess
 
 import pytest
 
-from harness import ORTHANC, free_port
+from harness import ORTHANC, ORTHANC_ROOT, free_port, orthanc_command
 
 SRCDIR = os.environ.get("OP_SRCDIR", os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -246,7 +246,7 @@ def classify(tool, routes):
 @pytest.fixture(scope="module")
 def installed_routes(tmp_path_factory):
     """The (METHOD, TEMPLATE) routes of the installed Orthanc, and its version."""
-    if not os.access(ORTHANC, os.X_OK):
+    if not os.access(ORTHANC_ROOT + ORTHANC, os.X_OK):
         pytest.skip(f"no Orthanc at {ORTHANC}")
     work = tmp_path_factory.mktemp("openapi")
     storage = work / "storage"
@@ -261,7 +261,8 @@ def installed_routes(tmp_path_factory):
     }
     (work / "orthanc.json").write_text(json.dumps(config))
     openapi = work / "openapi.json"
-    log = subprocess.run([ORTHANC, f"--openapi={openapi}", "orthanc.json"],
+    log = subprocess.run(orthanc_command([f"--openapi={openapi}",
+                                          "orthanc.json"], work),
                          cwd=work, capture_output=True, text=True, timeout=300)
     assert log.returncode == 0, log.stdout + log.stderr
     # Keys may repeat in Orthanc's output: keep every pair.
@@ -276,8 +277,9 @@ def installed_routes(tmp_path_factory):
         match = undocumented.search(line.strip())
         if match:
             routes.add((match.group(1), match.group(2)))
-    version = subprocess.run([ORTHANC, "--version"], capture_output=True,
-                             text=True, timeout=60).stdout.split("\n")[0]
+    version = subprocess.run(orthanc_command(["--version"], work),
+                             capture_output=True, text=True,
+                             timeout=60).stdout.split("\n")[0]
     assert len(routes) > 200, f"only {len(routes)} routes found"
     return sorted(routes, key=lambda r: (r[1], r[0])), version
 

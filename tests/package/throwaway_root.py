@@ -8,7 +8,8 @@ purges it.  Done on the test machine, that would change the machine's
 
 - A minimal Debian 12 ("minbase" plus apache2 and what it depends on) is
   made once with mmdebstrap from Debian's archive and cached outside the
-  source tree (OP_PACKAGE_ROOT_CACHE, default ~/.cache/mod_orthanc_proxy/).
+  source tree (tests/e2e/debian_roots.py: OP_PACKAGE_ROOT_CACHE, default
+  ~/.cache/mod_orthanc_proxy/).
   mmdebstrap runs in unshare mode, so even this build mounts nothing in the
   machine's mount namespace, and it keeps apache2's maintainer scripts from
   starting a server.  It is rebuilt when missing or when the recipe below
@@ -45,7 +46,11 @@ import shutil
 import signal
 import stat
 import subprocess
-import tempfile
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "e2e"))
+from debian_roots import cache_dir, cached_root  # noqa: E402
 
 SUITE = "bookworm"
 MIRRORS = [
@@ -77,50 +82,26 @@ VOLATILE = ("proc", "sys", "dev", "run", "tmp", "var/tmp", "var/log",
 VOLATILE_SUFFIXES = ("-old",)
 
 
-def cache_dir():
-    base = os.environ.get("OP_PACKAGE_ROOT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-        "mod_orthanc_proxy")
-    os.makedirs(base, exist_ok=True)
-    return base
+def _finish(target):
+    for name, major, minor in DEVICES:
+        node = os.path.join(target, "dev", name)
+        if not os.path.exists(node):
+            os.mknod(node, 0o666 | 0o020000, os.makedev(major, minor))
+            os.chmod(node, 0o666)
+    policy = os.path.join(target, "usr", "sbin", "policy-rc.d")
+    with open(policy, "w") as f:
+        f.write(POLICY_RC_D)
+    os.chmod(policy, 0o755)
 
 
 def pristine_root(log=print):
-    """The cached root, built first if missing.  Concurrent test runs wait
-    for each other through a lock file; the root appears under its final
-    name only once complete."""
-    base = cache_dir()
-    digest = hashlib.sha256(RECIPE.encode()).hexdigest()[:12]
-    path = os.path.join(base, f"{SUITE}-apache2-{digest}")
-    with open(os.path.join(base, ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if os.path.isdir(path):
-            return path
-        building = tempfile.mkdtemp(prefix=".building-", dir=base)
-        target = os.path.join(building, "root")
-        log(f"throwaway_root: building {path} with mmdebstrap (once)")
-        try:
-            result = subprocess.run(
-                ["mmdebstrap", "--mode=unshare", "--variant=minbase",
-                 "--include=" + ",".join(INCLUDE), "--format=directory",
-                 SUITE, target, *MIRRORS],
-                capture_output=True, text=True, timeout=1800)
-            if result.returncode != 0:
-                raise RuntimeError("mmdebstrap failed:\n" + result.stdout
-                                   + result.stderr)
-            for name, major, minor in DEVICES:
-                node = os.path.join(target, "dev", name)
-                if not os.path.exists(node):
-                    os.mknod(node, 0o666 | 0o020000, os.makedev(major, minor))
-                    os.chmod(node, 0o666)
-            policy = os.path.join(target, "usr", "sbin", "policy-rc.d")
-            with open(policy, "w") as f:
-                f.write(POLICY_RC_D)
-            os.chmod(policy, 0o755)
-            os.rename(target, path)
-        finally:
-            shutil.rmtree(building, ignore_errors=True)
-        return path
+    """The cached root, built first if missing (debian_roots.py)."""
+    return cached_root(
+        f"{SUITE}-apache2", RECIPE,
+        ["--mode=unshare", "--variant=minbase",
+         "--include=" + ",".join(INCLUDE), "--format=directory",
+         SUITE, None, *MIRRORS],
+        finish=_finish, log=log)
 
 
 def mount_points_under(path):
