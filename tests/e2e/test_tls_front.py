@@ -15,6 +15,7 @@ error bodies must survive mod_http2's own response framing.
 """
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -161,6 +162,45 @@ def test_forwarded_names_the_public_scheme(orthanc, front, workdir, transport):
 
 def retrieve_urls(answer):
     return [study["00081190"]["Value"][0] for study in answer]
+
+
+def bulk_data_uris(answer):
+    return re.findall(r'"BulkDataURI"\s*:\s*"([^"]+)"', json.dumps(answer))
+
+
+@pytest.mark.parametrize("canonical", ["Off", "On"])
+def test_dicomweb_urls_over_https_follow_use_canonical_name(
+        orthanc, make_apache, ca, workdir, canonical):
+    """Over HTTPS, QIDO's RetrieveURL and WADO-RS metadata's BulkDataURI
+    are https:// URLs under the prefix (on every DICOMweb release: 1.7
+    reads Forwarded, 1.14 and later X-Forwarded-Host); with
+    UseCanonicalName On their host is ServerName's, whatever the client
+    sent, and with Off the one the client asked for."""
+    certificate = ca.issue("localhost")
+    tls_port = free_port()
+    vhost = front_vhost(tls_port, certificate).replace(
+        "    ServerName localhost\n",
+        f"    ServerName pacs.example:{tls_port}\n"
+        f"    UseCanonicalName {canonical}\n")
+    apache = make_apache(vhost + f"OrthancProxy /orthanc/ {orthanc.url}/\n",
+                         extra_modules=FRONT_MODULES)
+    host = (f"pacs.example:{tls_port}" if canonical == "On"
+            else f"localhost:{tls_port}")
+    base = f"https://{host}/orthanc/dicom-web/studies/"
+    accept = ["Accept: application/dicom+json"]
+    reply = curl_client.request("http1.1-tls", tls_port,
+                                "/orthanc/dicom-web/studies", workdir,
+                                cacert=ca.cert, headers=accept)
+    assert reply.status == 200, reply
+    urls = retrieve_urls(reply.json())
+    assert len(urls) >= len(SAMPLES)
+    assert all(url.startswith(base) for url in urls), urls
+    path = urls[0][len(f"https://{host}"):]
+    metadata = curl_client.request("http1.1-tls", tls_port, path + "/metadata",
+                                   workdir, cacert=ca.cert, headers=accept)
+    assert metadata.status == 200, metadata
+    uris = bulk_data_uris(metadata.json())
+    assert uris and all(uri.startswith(base) for uri in uris), uris
 
 
 @pytest.mark.parametrize("transport", TLS_TRANSPORTS)
