@@ -248,13 +248,28 @@ def assert_json_error(reply, status, words):
 
 @pytest.mark.parametrize("transport", ALL_TRANSPORTS)
 def test_refusals_are_json(front, workdir, transport):
-    # Refused before its body is read: over HTTP/2 the stream may end with
-    # RST_STREAM (NO_ERROR) after the whole answer if the body was still
-    # under way (seen under ASan, whose timing differs).
-    reply = front.request(transport, "/orthanc/tools/execute-script", workdir,
-                          method="POST", extra=["--data-binary", "print(1)"],
-                          allow_reset=True)
-    assert_json_error(reply, 403, "needs OrthancProxyAccess admin")
+    # Refused before its body is read: over HTTP/2 the stream ends with
+    # RST_STREAM (NO_ERROR) after the whole answer whenever the body is still
+    # under way (RFC 9113 8.1): curl 7.88 then drops the answer it got and
+    # exits with 92 (about one run in seven, in a loop), so HTTP/2 is asked
+    # with nghttp, which shows the frames.
+    if transport in ("h2", "h2c"):
+        body = os.path.join(workdir, "script.lua")
+        with open(body, "w") as f:
+            f.write("print(1)")
+        scheme, _ = curl_client.TRANSPORTS[transport]
+        frames = curl_client.nghttp_request(
+            f"{scheme}://localhost:{front.port_for(transport)}"
+            "/orthanc/tools/execute-script", body)
+        assert frames.status == 403, frames.log[-3000:]
+        assert frames.headers["content-type"].startswith("application/json")
+        assert "needs OrthancProxyAccess admin" in frames.json_body["message"]
+        assert frames.reset in ("", "NO_ERROR"), frames.log[-3000:]
+    else:
+        reply = front.request(transport, "/orthanc/tools/execute-script",
+                              workdir, method="POST",
+                              extra=["--data-binary", "print(1)"])
+        assert_json_error(reply, 403, "needs OrthancProxyAccess admin")
     reply = front.request(transport, "/orthanc/patients/%00", workdir)
     assert reply.status == 400, reply
     assert reply.headers["content-type"].startswith("application/json")
