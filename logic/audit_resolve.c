@@ -73,7 +73,6 @@ const char *op_audit_read_patient(apr_pool_t *p, const char *text,
 {
     const op_json *root, *list;
     const char *err = parse_object(p, text, len, &root);
-    int i;
 
     if (err) {
         return err;
@@ -90,6 +89,7 @@ const char *op_audit_read_patient(apr_pool_t *p, const char *text,
     *studies = apr_array_make(p, 4, sizeof(const char *));
     list = op_json_member(root, "Studies");
     if (list && list->type == OP_JSON_ARRAY) {
+        int i;
         for (i = 0; i < list->items->nelts; i++) {
             const op_json *item = APR_ARRAY_IDX(list->items, i, const op_json *);
             if (item->type == OP_JSON_STRING) {
@@ -363,6 +363,239 @@ const char *op_audit_upload_studies(apr_pool_t *p, const char *summary,
             APR_ARRAY_IDX(studies->names, i, const char *);
         APR_ARRAY_PUSH(*counts, apr_int64_t) =
             n->type == OP_JSON_NUMBER ? apr_atoi64(n->text) : 0;
+    }
+    return NULL;
+}
+
+/* --------------------------------------------------- asking Orthanc */
+
+static const char *get(apr_pool_t *p, const op_audit_resolver *r,
+                       const char *method, const char *path, const char *body,
+                       const char **text, apr_size_t *len, int *not_found)
+{
+    int status = 0;
+    const char *err = r->fetch(r->fetch_ctx, p, method, path, body, &status,
+                               text, len);
+    if (err) {
+        return apr_psprintf(p, "%s %s: %s", method, path, err);
+    }
+    if (status == 404) {
+        *not_found = 1;
+        return apr_psprintf(p, "Orthanc has no %s", path);
+    }
+    if (status != 200) {
+        return apr_psprintf(p, "%s %s: Orthanc answered %d", method, path,
+                            status);
+    }
+    return NULL;
+}
+
+static const char *recall(apr_pool_t *p, const op_audit_resolver *r,
+                          const char *key)
+{
+    return r->recall ? r->recall(r->cache_ctx, p, key) : NULL;
+}
+
+static void remember(const op_audit_resolver *r, const char *key,
+                     const char *value)
+{
+    if (r->remember) {
+        r->remember(r->cache_ctx, key, value);
+    }
+}
+
+static const char *resolve_study(apr_pool_t *p, const op_audit_resolver *r,
+                                 const char *id, op_audit_subject *out,
+                                 int *not_found)
+{
+    const char *key = apr_pstrcat(p, "study:", id, NULL);
+    const char *known = recall(p, r, key), *text, *err;
+    apr_size_t len;
+
+    if (known) {
+        return op_audit_subject_parse(p, known, out);
+    }
+    if ((err = get(p, r, "GET", apr_pstrcat(p, "/studies/", id, NULL), NULL,
+                   &text, &len, not_found)) != NULL
+        || (err = op_audit_read_study(p, text, len, out)) != NULL) {
+        return err;
+    }
+    out->instances = out->bytes = -1;
+    remember(r, key, op_audit_subject_json(p, out));
+    return NULL;
+}
+
+/* The parent of a series or an instance, and the resource's own UID. */
+static const char *resolve_parent(apr_pool_t *p, const op_audit_resolver *r,
+                                  op_resource_level level, const char *id,
+                                  const char **parent, const char **uid,
+                                  int *not_found)
+{
+    const char *key = apr_pstrcat(p, op_resource_collection(level), ":", id,
+                                  NULL);
+    const char *known = recall(p, r, key), *text, *err;
+    apr_size_t len;
+
+    if (known) {
+        const char *sep = strchr(known, '\x01');
+        if (sep) {
+            *parent = apr_pstrmemdup(p, known, (apr_size_t)(sep - known));
+            *uid = *(sep + 1) ? sep + 1 : NULL;
+            return NULL;
+        }
+    }
+    if ((err = get(p, r, "GET", apr_pstrcat(p, "/",
+                                            op_resource_collection(level),
+                                            "/", id, NULL),
+                   NULL, &text, &len, not_found)) != NULL
+        || (err = op_audit_read_child(p, text, len, level, parent, uid))
+           != NULL) {
+        return err;
+    }
+    remember(r, key, apr_pstrcat(p, *parent, "\x01", *uid ? *uid : "", NULL));
+    return NULL;
+}
+
+static const char *count_resource(apr_pool_t *p, const op_audit_resolver *r,
+                                  op_resource_level level, const char *id,
+                                  op_audit_subject *out, int *not_found)
+{
+    const char *text, *err;
+    apr_size_t len;
+
+    if ((err = get(p, r, "GET", apr_pstrcat(p, "/",
+                                            op_resource_collection(level),
+                                            "/", id, "/statistics", NULL),
+                   NULL, &text, &len, not_found)) != NULL) {
+        return err;
+    }
+    return op_audit_read_statistics(p, text, len, &out->instances,
+                                    &out->bytes);
+}
+
+const char *op_audit_resolve_id(apr_pool_t *p, const op_audit_resolver *r,
+                                op_resource_level level, const char *id,
+                                int count, op_audit_subject *out,
+                                const char **instance_uid, int *not_found)
+{
+    const char *err, *series = NULL, *study = NULL, *uid = NULL;
+
+    *not_found = 0;
+    if (instance_uid) {
+        *instance_uid = NULL;
+    }
+    switch (level) {
+    case OP_RESOURCE_PATIENT: {
+        const char *text;
+        apr_size_t len;
+        apr_array_header_t *studies;
+        if ((err = get(p, r, "GET", apr_pstrcat(p, "/patients/", id, NULL),
+                       NULL, &text, &len, not_found)) != NULL
+            || (err = op_audit_read_patient(p, text, len, out, &studies))
+               != NULL) {
+            return err;
+        }
+        break;
+    }
+    case OP_RESOURCE_INSTANCE:
+        if ((err = resolve_parent(p, r, level, id, &series, &uid, not_found))
+            != NULL) {
+            return err;
+        }
+        if (instance_uid) {
+            *instance_uid = uid;
+        }
+        if ((err = resolve_parent(p, r, OP_RESOURCE_SERIES, series, &study,
+                                  &uid, not_found)) != NULL
+            || (err = resolve_study(p, r, study, out, not_found)) != NULL) {
+            return err;
+        }
+        break;
+    case OP_RESOURCE_SERIES:
+        if ((err = resolve_parent(p, r, OP_RESOURCE_SERIES, id, &study,
+                                  &uid, not_found)) != NULL
+            || (err = resolve_study(p, r, study, out, not_found)) != NULL) {
+            return err;
+        }
+        break;
+    case OP_RESOURCE_STUDY:
+        if ((err = resolve_study(p, r, id, out, not_found)) != NULL) {
+            return err;
+        }
+        break;
+    default:
+        return "not a resource of Orthanc";
+    }
+    out->level = level;
+    out->orthanc_id = id;
+    out->instances = out->bytes = -1;
+    if (count) {
+        err = count_resource(p, r, level, id, out, not_found);
+    }
+    return err;
+}
+
+const char *op_audit_resolve_study_uid(apr_pool_t *p,
+                                       const op_audit_resolver *r,
+                                       const char *uid, op_audit_subject *out,
+                                       int *not_found)
+{
+    const char *key = apr_pstrcat(p, "uid:", uid, NULL);
+    const char *known = recall(p, r, key), *text, *err;
+    apr_size_t len;
+
+    *not_found = 0;
+    if (known) {
+        return op_audit_subject_parse(p, known, out);
+    }
+    err = get(p, r, "POST", "/tools/find", apr_psprintf(p,
+              "{\"Level\":\"Study\",\"Expand\":true,\"Limit\":1,"
+              "\"Query\":{\"StudyInstanceUID\":%s}}", op_json_string(p, uid)),
+              &text, &len, not_found);
+    if (err == NULL && (err = op_audit_read_find(p, text, len, out)) != NULL) {
+        *not_found = 1;
+    }
+    if (err) {
+        return err;
+    }
+    out->instances = out->bytes = -1;
+    remember(r, key, op_audit_subject_json(p, out));
+    return NULL;
+}
+
+const char *op_audit_resolve_patient_studies(apr_pool_t *p,
+                                             const op_audit_resolver *r,
+                                             const char *id,
+                                             apr_array_header_t **subjects,
+                                             int *not_found)
+{
+    op_audit_subject patient;
+    apr_array_header_t *studies;
+    const char *text, *err;
+    apr_size_t len;
+    int i;
+
+    *not_found = 0;
+    if ((err = get(p, r, "GET", apr_pstrcat(p, "/patients/", id, NULL), NULL,
+                   &text, &len, not_found)) != NULL
+        || (err = op_audit_read_patient(p, text, len, &patient, &studies))
+           != NULL) {
+        return err;
+    }
+    *subjects = apr_array_make(p, studies->nelts + 1, sizeof(op_audit_subject));
+    for (i = 0; i < studies->nelts; i++) {
+        op_audit_subject *s = apr_array_push(*subjects);
+        const char *study = APR_ARRAY_IDX(studies, i, const char *);
+        if ((err = op_audit_resolve_id(p, r, OP_RESOURCE_STUDY, study, 1, s,
+                                       NULL, not_found)) != NULL) {
+            return err;
+        }
+    }
+    if (studies->nelts == 0) {
+        op_audit_subject *s = apr_array_push(*subjects);
+        *s = patient;
+        s->level = OP_RESOURCE_PATIENT;
+        s->orthanc_id = id;
     }
     return NULL;
 }

@@ -85,6 +85,48 @@ const char *op_audit_upload_studies(apr_pool_t *p, const char *summary,
                                     apr_array_header_t **ids,
                                     apr_array_header_t **counts);
 
+/* How the resolution asks Orthanc: METHOD PATH (below the backend's
+ * URL) with BODY (NULL for none); NULL when an answer came (*STATUS, *TEXT
+ * and *LEN set), else why none came. */
+typedef const char *(*op_audit_fetch)(void *ctx, apr_pool_t *p,
+                                      const char *method, const char *path,
+                                      const char *body, int *status,
+                                      const char **text, apr_size_t *len);
+
+/* What it remembers (optional: RECALL may be NULL): text under a key,
+ * answers that never change for an ID. */
+typedef struct {
+    op_audit_fetch fetch;
+    void *fetch_ctx;
+    const char *(*recall)(void *ctx, apr_pool_t *p, const char *key);
+    void (*remember)(void *ctx, const char *key, const char *value);
+    void *cache_ctx;
+} op_audit_resolver;
+
+/* The patient and study of the resource LEVEL/ID (for a patient: the
+ * patient alone); *INSTANCE_UID, when not NULL, gets an instance's SOP
+ * Instance UID.  With COUNT, the instances and bytes of the resource
+ * itself too (GET .../statistics).  NULL on success, else why not
+ * (*NOT_FOUND set when Orthanc has no such resource). */
+const char *op_audit_resolve_id(apr_pool_t *p, const op_audit_resolver *r,
+                                op_resource_level level, const char *id,
+                                int count, op_audit_subject *out,
+                                const char **instance_uid, int *not_found);
+
+/* The same for a study's UID (POST /tools/find). */
+const char *op_audit_resolve_study_uid(apr_pool_t *p,
+                                       const op_audit_resolver *r,
+                                       const char *uid, op_audit_subject *out,
+                                       int *not_found);
+
+/* Every study of the patient ID with its counts (op_audit_subject), as a
+ * deletion of the patient needs them. */
+const char *op_audit_resolve_patient_studies(apr_pool_t *p,
+                                             const op_audit_resolver *r,
+                                             const char *id,
+                                             apr_array_header_t **subjects,
+                                             int *not_found);
+
 /* An unresolved subject: Orthanc's ID only. */
 void op_audit_subject_unresolved(op_audit_subject *out,
                                  op_resource_level level, const char *id);
