@@ -965,7 +965,31 @@ static void finish(engine *en, pending *pd)
     if (immediate(&pd->cls) || subjects->nelts > 1) {
         if (immediate(&pd->cls)) {
             /* One event per request; a patient's studies in a deletion
-             * came as one record each. */
+             * came as one record each.  A modification whose result
+             * belongs to another patient (anonymization) makes two: the
+             * source read, the result created - an audit message names
+             * one patient. */
+            if (subjects->nelts == 2) {
+                op_audit_subject *a = &APR_ARRAY_IDX(subjects, 0, op_audit_subject);
+                op_audit_subject *b = &APR_ARRAY_IDX(subjects, 1, op_audit_subject);
+                if (a->patient_id && b->patient_id
+                    && strcmp(a->patient_id, b->patient_id) != 0) {
+                    apr_array_header_t *one = apr_array_make(p, 1, sizeof(*a));
+                    op_audit_event source = *e, made = *e;
+                    APR_ARRAY_PUSH(one, op_audit_subject) = *a;
+                    source.subjects = one;
+                    source.action = 'R';
+                    source.instances = a->instances;
+                    emit(en->out, &source);
+                    one = apr_array_make(p, 1, sizeof(*b));
+                    APR_ARRAY_PUSH(one, op_audit_subject) = *b;
+                    made.subjects = one;
+                    made.action = 'C';
+                    made.instances = b->instances;
+                    emit(en->out, &made);
+                    return;
+                }
+            }
             e->subjects = subjects;
             if (subjects->nelts > 0) {
                 op_audit_subject *s = &APR_ARRAY_IDX(subjects, 0, op_audit_subject);

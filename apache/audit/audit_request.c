@@ -189,6 +189,9 @@ int op_audit_prepare(request_rec *r)
         }
     }
     if (audit->cls.keep_answer) {
+        /* The answer is a small JSON text the child reads: Orthanc must
+         * not compress it (it does when asked). */
+        apr_table_unset(r->headers_in, "Accept-Encoding");
         ap_add_output_filter(ANSWER_FILTER, audit, r, r->connection);
     }
     if (audit->cls.keep_body) {
@@ -279,6 +282,54 @@ static int credential_index(request_rec *r)
     return -1;
 }
 
+/* A request below a mapped prefix that Apache itself refused before the
+ * module could read it (an invalid path, a bad request line): recorded as
+ * a refusal of that mapping. */
+static int log_unowned(request_rec *r)
+{
+    const op_server_conf *sconf = op_server_conf_get(r->server);
+    const op_audit_server *conf = op_audit_server_get(r->server);
+    const op_mapping *mapping;
+    op_prefix_match how;
+    op_request fake;
+    op_audit_record rec;
+    const char *path;
+
+    if (!conf->running || sconf->mappings->nelts == 0
+        || r->unparsed_uri == NULL) {
+        return DECLINED;
+    }
+    path = apr_pstrndup(r->pool, r->unparsed_uri,
+                        strcspn(r->unparsed_uri, "?"));
+    if ((mapping = op_mapping_by_uri(sconf, path, &how)) == NULL) {
+        return DECLINED;
+    }
+    memset(&fake, 0, sizeof(fake));
+    fake.mapping = mapping;
+    memset(&rec, 0, sizeof(rec));
+    rec.time = r->request_time;
+    rec.node = conf->node ? conf->node : r->server->server_hostname;
+    rec.site = conf->site;
+    rec.prefix = "";
+    rec.backend = mapping->audit_backend;
+    rec.credential = -1;
+    op_audit_window_of(r, &rec.quiet, &rec.longest);
+    rec.user = r->user;
+    rec.credentials_sent = apr_table_get(r->headers_in, "Authorization") != NULL;
+    rec.client = r->useragent_ip;
+    rec.method = r->method ? r->method : "-";
+    rec.path = r->unparsed_uri;
+    rec.status = r->status;
+    rec.stage = OP_AUDIT_STAGE_REFUSED;
+    rec.reason = apr_psprintf(r->pool, "Apache refused the request with %d "
+                              "before it reached the module (see its error "
+                              "log)", r->status);
+    rec.bytes_out = r->bytes_sent;
+    rec.request_id = r->log_id;
+    send_record(r, &fake, &rec);
+    return DECLINED;
+}
+
 int op_audit_log(request_rec *r)
 {
     op_request *req = op_request_get(r);
@@ -288,7 +339,10 @@ int op_audit_log(request_rec *r)
     const char *length;
     int i;
 
-    if (req == NULL || r->main != NULL || !op_audit_enabled(r)) {
+    if (req == NULL) {
+        return r->main == NULL && r->status >= 400 ? log_unowned(r) : DECLINED;
+    }
+    if (r->main != NULL || !op_audit_enabled(r)) {
         return DECLINED;
     }
     conf = op_audit_server_get(r->server);
