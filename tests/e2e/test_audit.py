@@ -64,6 +64,8 @@ OrthancProxyAuditProgram "{PROGRAM}"
 {outputs}
 OrthancProxyAuditNode pacs.test
 OrthancProxyAuditSite "Test Hospital"
+# Requests Apache refuses before it matches a <Location> get this one.
+OrthancProxyAuditWindow {window}
 OrthancProxy /orthanc/ {orthanc_url}/
 <Location /orthanc/>
     OrthancProxyAccess modify
@@ -103,7 +105,9 @@ def json_events(path):
     return out
 
 
-def wait_for(predicate, timeout=30, what="audit events"):
+def wait_for(predicate, timeout=30, what="audit events", show=None):
+    """What PREDICATE returns once it is true; on a timeout, the error
+    shows SHOW() (what was there)."""
     result = []
 
     def check():
@@ -112,7 +116,10 @@ def wait_for(predicate, timeout=30, what="audit events"):
             result.append(got)
             return True
         return False
-    wait_until(check, timeout, interval=0.2, what=what)
+    try:
+        wait_until(check, timeout, interval=0.2, what=what)
+    except TimeoutError as e:
+        raise AssertionError(f"{e}; got: {show() if show else predicate()}")
     return result[0]
 
 
@@ -242,7 +249,8 @@ def test_export_import_modify_delete_and_refusals(audited):
         return ev if {"export", "security-alert", "modification", "deletion",
                       "import"} <= kinds and len(
                           find(ev, event="security-alert")) >= 3 else None
-    events = wait_for(enough, timeout=40)
+    events = wait_for(enough, timeout=40, show=lambda: [
+        (e["event"], e["user"], e["request"]) for e in json_events(json_path)])
 
     [export] = find(events, event="export", user="clara")
     assert export["participants"][0]["study_uid"] == CT_STUDY
