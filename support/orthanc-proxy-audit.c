@@ -832,7 +832,6 @@ static void plan(engine *en, pending *pd)
 
     if (c->kind == OP_AUDIT_IMPORT && r->answer) {
         apr_array_header_t *ids, *counts;
-        const op_json *root;
         op_json *parsed;
         if (op_audit_upload_studies(p, r->answer, &ids, &counts) == NULL
             && ids->nelts > 0) {
@@ -847,9 +846,8 @@ static void plan(engine *en, pending *pd)
         if (op_json_parse(p, r->answer, strlen(r->answer), &parsed) == NULL) {
             apr_int64_t stored = -1;
             const char *uid;
-            root = parsed;
-            op_json_integer_member(root, "stored", &stored);
-            if ((uid = op_json_string_member(root, "study_uid")) != NULL) {
+            op_json_integer_member(parsed, "stored", &stored);
+            if ((uid = op_json_string_member(parsed, "study_uid")) != NULL) {
                 ask(en, pd, b, cr, OP_RESOURCE_UNKNOWN,
                     apr_pstrcat(p, "uid:", uid, NULL), 0, NULL, stored);
             }

@@ -337,7 +337,6 @@ int op_audit_log(request_rec *r)
     struct op_audit_request *audit;
     op_audit_record rec;
     const char *length;
-    int i;
 
     if (req == NULL) {
         return r->main == NULL && r->status >= 400 ? log_unowned(r) : DECLINED;
@@ -384,6 +383,7 @@ int op_audit_log(request_rec *r)
         rec.answer = summarize_answer(r, audit);
         rec.body = audit->body.data;
         if (audit->subjects && audit->subjects->nelts > 0) {
+            int i;
             /* One record per subject: a patient's studies each. */
             for (i = 0; i < audit->subjects->nelts; i++) {
                 rec.subject = op_audit_subject_json(

@@ -151,7 +151,6 @@ static const char *write_config(apr_pool_t *p, const char *path,
 {
     const char *text = "";
     apr_file_t *f;
-    apr_size_t len;
     apr_status_t rv;
     int i;
 
@@ -179,8 +178,7 @@ static const char *write_config(apr_pool_t *p, const char *path,
                                  | APR_FOPEN_EXCL | APR_FOPEN_TRUNCATE,
                        APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
     if (rv == APR_SUCCESS) {
-        len = strlen(text);
-        rv = apr_file_write_full(f, text, len, NULL);
+        rv = apr_file_write_full(f, text, strlen(text), NULL);
         apr_file_close(f);
     }
     return rv == APR_SUCCESS ? NULL
