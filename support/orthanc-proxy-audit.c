@@ -64,6 +64,7 @@
 #define CACHE_LIMIT 200000          /* remembered answers, then forgotten */
 #define PENDING_LIMIT 100000        /* requests waiting for a resolution */
 #define DRAIN_SECONDS 10
+#define BATCH_MSEC 50
 
 /* ------------------------------------------------------------ state */
 
@@ -108,6 +109,7 @@ typedef struct {
     apr_uint64_t records, bad_records, events, json_written, json_failed;
     apr_uint64_t syslog_sent, syslog_lost, resolved_count, resolve_failed;
     const char *last_error;
+    char *status_text;              /* as last written */
     apr_time_t last_loss_logged;
     apr_uint64_t loss_logged_at;
 } program;
@@ -1137,18 +1139,14 @@ static void take_record(engine *en, const char *line, apr_size_t len)
 
 static void write_status(program *pg, engine *en)
 {
-    char tmp[4096];
+    char tmp[4096], text[4096];
     FILE *f;
 
     if (pg->status_path == NULL) {
         return;
     }
-    apr_snprintf(tmp, sizeof(tmp), "%s.tmp", pg->status_path);
-    if ((f = fopen(tmp, "w")) == NULL) {
-        return;
-    }
     apr_thread_mutex_lock(pg->lock);
-    fprintf(f, "pid %s\nrecords %" APR_UINT64_T_FMT "\nbad_records %"
+    apr_snprintf(text, sizeof(text), "pid %s\nrecords %" APR_UINT64_T_FMT "\nbad_records %"
             APR_UINT64_T_FMT "\nevents %" APR_UINT64_T_FMT "\njson_written %"
             APR_UINT64_T_FMT "\njson_failed %" APR_UINT64_T_FMT
             "\nsyslog_sent %" APR_UINT64_T_FMT "\nsyslog_lost %"
@@ -1161,8 +1159,19 @@ static void write_status(program *pg, engine *en)
             op_audit_windows_open(en->windows),
             pg->last_error ? pg->last_error : "-");
     apr_thread_mutex_unlock(pg->lock);
+    /* Rewritten only when a figure changed. */
+    if (pg->status_text && strcmp(pg->status_text, text) == 0) {
+        return;
+    }
+    apr_snprintf(tmp, sizeof(tmp), "%s.tmp", pg->status_path);
+    if ((f = fopen(tmp, "w")) == NULL) {
+        return;
+    }
+    fputs(text, f);
     fclose(f);
     rename(tmp, pg->status_path);
+    free(pg->status_text);
+    pg->status_text = strdup(text);
 }
 
 /* Losses are logged at most every 10 seconds, with the count since. */
@@ -1285,7 +1294,7 @@ int main(int argc, const char *const argv[])
                      "requests still running are written when the last "
                      "Apache child of this generation has closed the pipe");
         }
-        int ready = poll(&pfd, 1, 200);
+        int ready = poll(&pfd, 1, 500);
         apr_time_t now;
 
         if (ready > 0) {
@@ -1303,6 +1312,16 @@ int main(int argc, const char *const argv[])
                 memmove(buf, start, used);
                 if (used == sizeof(buf)) {
                     used = 0;            /* no line is this long */
+                }
+                /* Let records gather in the pipe (64 KiB, hundreds of
+                 * them): one wake-up reads many, and the children's
+                 * write()s find nobody to wake.  The fuller the pipe was,
+                 * the shorter the pause. */
+                if (n < (ssize_t)sizeof(buf) / 4) {
+                    apr_sleep(apr_time_from_msec(BATCH_MSEC));
+                }
+                else if (n < (ssize_t)sizeof(buf) / 2) {
+                    apr_sleep(apr_time_from_msec(BATCH_MSEC / 10));
                 }
             }
             else if (errno != EINTR && errno != EAGAIN) {
@@ -1326,7 +1345,7 @@ int main(int argc, const char *const argv[])
             op_audit_windows_close(en.windows, now, emit, &out);
             log_losses(&pg);
             write_status(&pg, &en);
-            next_tick = now + apr_time_from_msec(500);
+            next_tick = now + apr_time_from_sec(1);
         }
     }
 
