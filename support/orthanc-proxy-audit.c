@@ -803,7 +803,7 @@ static void ask(engine *en, pending *pd, int backend, int credential,
     apr_thread_mutex_unlock(pg->lock);
 }
 
-/* The IDs a request's body names: {"Resources": [...]} or [...]. */
+/* The IDs a request's body names: {"Resources": [...]}, [...] or one ID. */
 static apr_array_header_t *body_ids(apr_pool_t *p, const char *body)
 {
     apr_array_header_t *ids = apr_array_make(p, 2, sizeof(const char *));
@@ -811,7 +811,16 @@ static apr_array_header_t *body_ids(apr_pool_t *p, const char *body)
     const op_json *list;
     int i;
 
-    if (body == NULL || op_json_parse(p, body, strlen(body), &root) != NULL) {
+    if (body == NULL) {
+        return ids;
+    }
+    if (op_json_parse(p, body, strlen(body), &root) != NULL) {
+        /* Orthanc also takes one ID as the whole body (.../store). */
+        apr_size_t n = strspn(body, " \t\r\n");
+        apr_size_t len = strspn(body + n, "0123456789abcdef-");
+        if (len > 0 && body[n + len + strspn(body + n + len, " \t\r\n")] == '\0') {
+            APR_ARRAY_PUSH(ids, const char *) = apr_pstrmemdup(p, body + n, len);
+        }
         return ids;
     }
     list = root->type == OP_JSON_ARRAY ? root : op_json_member(root, "Resources");

@@ -38,7 +38,7 @@ BUILDDIR = os.environ.get("OP_BUILDDIR") or os.path.abspath(
 PROGRAM = os.path.join(BUILDDIR, "support", "orthanc-proxy-audit")
 AUTH_MODULES = ["auth_basic", "authn_core", "authn_file", "authz_user",
                 "authz_groupfile", "slotmem_shm"]
-USERS = {"clara": "readers", "ravi": "editors"}
+USERS = {"clara": "readers", "ravi": "editors", "ada": "admins"}
 TIMEOUT = 60
 
 
@@ -68,7 +68,7 @@ OrthancProxyAuditSite "Test Hospital"
 OrthancProxyAuditWindow {window}
 OrthancProxy /orthanc/ {orthanc_url}/
 <Location /orthanc/>
-    OrthancProxyAccess modify
+    OrthancProxyAccess admin
     OrthancProxyAuditWindow {window}
     AuthType Basic
     AuthName "PACS"
@@ -83,6 +83,10 @@ OrthancProxy /orthanc/ {orthanc_url}/
         <RequireAll>
             Require group editors
             Require orthanc-access modify
+        </RequireAll>
+        <RequireAll>
+            Require group admins
+            Require orthanc-access admin
         </RequireAll>
     </RequireAny>
 </Location>
@@ -309,6 +313,47 @@ def test_export_import_modify_delete_and_refusals(audited):
     assert all(a["outcome"] == "4" for a in alerts_atna)
     assert any("Require orthanc-access" in a["details"]["Alert Description"]
                for a in alerts_atna)
+
+
+def test_transfer_to_a_peer_and_a_failed_login(make_orthanc, make_apache,
+                                               workdir):
+    peer = make_orthanc(name="peer")
+    orthanc = make_orthanc(samples=["CT_small.dcm"], settings={
+        "OrthancPeers": {"archive": [peer.url + "/"]}})
+    syslog = Rsyslog(workdir).start()
+    json_path = os.path.join(workdir, "audit.json")
+    apache = make_apache(site(orthanc.url, workdir, f"""
+OrthancProxyAuditLog "{json_path}"
+OrthancProxyAuditSyslog udp://127.0.0.1:{syslog.udp_port}
+"""), extra_modules=AUTH_MODULES)
+    try:
+        base = apache.url + "/orthanc"
+        ct = study_id(orthanc, CT_STUDY)
+        r = requests.post(f"{base}/peers/archive/store", data=ct,
+                          auth=as_user("ada"), timeout=TIMEOUT)
+        assert r.status_code == 200, r.text
+        assert requests.get(peer.url + "/studies", timeout=TIMEOUT).json() == [ct]
+        r = requests.get(f"{base}/studies", auth=("ravi", "wrong"),
+                         timeout=TIMEOUT)
+        assert r.status_code == 401
+
+        def both():
+            ev = json_events(json_path)
+            return ev if {"instances-transferred", "login-failed"} <= {
+                e["event"] for e in ev} else None
+        events = wait_for(both, show=lambda: json_events(json_path))
+        [sent] = find(events, event="instances-transferred")
+        assert sent["user"] == "ada" and sent["destination"] == "archive"
+        assert sent["event_id"] == "110104"
+        assert sent["participants"][0]["study_uid"] == CT_STUDY
+        [login] = find(events, event="login-failed")
+        assert login["user"] == "ravi" and login["outcome"] == 4
+        got = wait_for(lambda: len(syslog.audit_messages()) >= 2
+                       and checked_atna(syslog))
+        assert {a["event"] for a in got} == {"110104", "110114"}
+    finally:
+        apache.stop()
+        syslog.stop()
 
 
 def test_status_page_shows_the_audit_trail(audited):
