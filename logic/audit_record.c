@@ -35,8 +35,15 @@ static void put_raw(writer *w, const char *text, apr_size_t n)
     w->len += n;
 }
 
+/* Whether byte C is written as it is. */
+static int plain(unsigned char c)
+{
+    return c >= 0x20 && c != 0x7f && c != '\\';
+}
+
 /* TEXT escaped, cut so that it takes at most BUDGET bytes (the cut mark
- * included); NULL as "\-". */
+ * included); NULL as "\-".  Runs of plain bytes are copied whole: most
+ * fields have no byte to escape. */
 static void put_text(writer *w, const char *text, apr_size_t budget)
 {
     static const char hex[] = "0123456789abcdef";
@@ -51,29 +58,46 @@ static void put_text(writer *w, const char *text, apr_size_t budget)
         put_raw(w, "\\-", 2);
         return;
     }
-    for (c = (const unsigned char *)text; *c; c++) {
+    c = (const unsigned char *)text;
+    while (*c) {
         char esc[4];
-        apr_size_t n = 1;
+        apr_size_t n = 0, room = budget - (w->len - start);
 
-        esc[0] = (char)*c;
+        while (plain(c[n])) {
+            n++;
+        }
+        if (n > 0) {
+            /* Keep room for the cut mark unless the text ends here. */
+            apr_size_t limit = c[n] == '\0' ? room : room >= 2 ? room - 2 : 0;
+            if (n > limit) {
+                apr_size_t fit = room >= 2 ? room - 2 : 0;
+                put_raw(w, (const char *)c, fit);
+                put_raw(w, "\\.", 2);
+                return;
+            }
+            put_raw(w, (const char *)c, n);
+            c += n;
+            continue;
+        }
         if (*c == '\\' || *c == '\t' || *c == '\n' || *c == '\r') {
             esc[0] = '\\';
             esc[1] = *c == '\\' ? '\\' : *c == '\t' ? 't' : *c == '\n' ? 'n' : 'r';
             n = 2;
         }
-        else if (*c < 0x20 || *c == 0x7f) {
+        else {
             esc[0] = '\\';
             esc[1] = 'x';
             esc[2] = hex[*c >> 4];
             esc[3] = hex[*c & 0x0f];
             n = 4;
         }
-        /* Room for this byte and, should more follow, the cut mark. */
+        /* Room for this escape and, should more follow, the cut mark. */
         if (w->len - start + n + (c[1] ? 2 : 0) > budget) {
             put_raw(w, "\\.", 2);
             return;
         }
         put_raw(w, esc, n);
+        c++;
     }
 }
 

@@ -75,6 +75,36 @@ START_TEST(record_stays_below_pipe_buf)
 }
 END_TEST
 
+START_TEST(record_cuts_plain_and_escaped_text_within_budget)
+{
+    op_audit_record in, out;
+    char *big = apr_palloc(test_pool, 3001);
+    apr_size_t len;
+    char *line;
+    int i;
+
+    /* Plain runs with an escape now and then, cut at every length. */
+    for (i = 0; i < 3000; i++) {
+        big[i] = i % 7 == 6 ? '\t' : 'a' + i % 26;
+    }
+    for (i = 690; i < 3000; i += 1) {
+        big[i] = '\0';
+        memset(&in, 0, sizeof(in));
+        in.method = "GET";
+        in.path = big;
+        line = op_audit_record_encode(test_pool, &in, &len);
+        ck_assert_uint_le(len, OP_AUDIT_RECORD_MAX);
+        ck_assert_ptr_null(op_audit_record_decode(test_pool, line, len - 1, &out));
+        ck_assert(strncmp(out.path, big, strlen(out.path)) == 0);
+        ck_assert(out.truncated == (strlen(out.path) < (size_t)i));
+        big[i] = i % 7 == 6 ? '\t' : 'a' + i % 26;
+        if (i > 720) {
+            i += 97;
+        }
+    }
+}
+END_TEST
+
 START_TEST(record_refuses_garbage)
 {
     op_audit_record out;
@@ -366,6 +396,7 @@ Suite *audit_suite(void)
     TCase *tc = pooled_tcase("audit");
     tcase_add_test(tc, record_round_trip);
     tcase_add_test(tc, record_stays_below_pipe_buf);
+    tcase_add_test(tc, record_cuts_plain_and_escaped_text_within_budget);
     tcase_add_test(tc, record_refuses_garbage);
     tcase_add_test(tc, every_family_of_the_route_table_has_a_decision);
     tcase_add_test(tc, viewing_queries_and_changes);
