@@ -37,6 +37,7 @@ START_TEST(record_round_trip)
     in.stage = OP_AUDIT_STAGE_REFUSED;
     in.reason = "bad \x01 byte";
     in.bytes_out = 99;
+    in.bytes_in = APR_INT64_MAX;
     line = op_audit_record_encode(test_pool, &in, &len);
     ck_assert_uint_eq(strlen(line), len);
     ck_assert(line[len - 1] == '\n');
@@ -50,6 +51,7 @@ START_TEST(record_round_trip)
     ck_assert_int_eq(out.credential, -1);
     ck_assert_int_eq(out.stage, OP_AUDIT_STAGE_REFUSED);
     ck_assert_int_eq(out.bytes_out, 99);
+    ck_assert(out.bytes_in == APR_INT64_MAX);
     ck_assert(!out.truncated);
 }
 END_TEST
