@@ -65,6 +65,7 @@
 #define PENDING_LIMIT 100000        /* requests waiting for a resolution */
 #define DRAIN_SECONDS 10
 #define BATCH_MSEC 50
+#define NOT_FOUND_GRACE 3
 
 /* ------------------------------------------------------------ state */
 
@@ -126,6 +127,7 @@ typedef struct {
 typedef struct {
     const char *error;              /* NULL when resolved */
     int not_found;
+    apr_time_t at;                  /* when the answer came */
     op_audit_subject subject;
     const char *instance_uid;
 } result;
@@ -442,8 +444,11 @@ static void *APR_THREAD_FUNC resolver_thread(apr_thread_t *thread, void *data)
             s->study_uid = s->study_uid ? apr_pstrdup(pg->cache_pool, s->study_uid) : NULL;
             s->orthanc_id = s->orthanc_id ? apr_pstrdup(pg->cache_pool, s->orthanc_id) : NULL;
             s->role = NULL;
-            apr_hash_set(pg->resolved, apr_pstrdup(pg->cache_pool, res.key),
-                         APR_HASH_KEY_STRING, kept);
+            kept->at = apr_time_now();
+            if (apr_hash_get(pg->resolved, res.key, APR_HASH_KEY_STRING) == NULL) {
+                apr_hash_set(pg->resolved, apr_pstrdup(pg->cache_pool, res.key),
+                             APR_HASH_KEY_STRING, kept);
+            }
             if (kept->error) {
                 pg->resolve_failed++;
                 pg->last_error = apr_pstrdup(pg->cache_pool, kept->error);
@@ -1051,9 +1056,15 @@ static void settle(engine *en, int force)
 
         apr_thread_mutex_lock(pg->lock);
         for (i = 0; i < pd->keys->nelts && ready; i++) {
-            ready = apr_hash_get(pg->resolved, APR_ARRAY_IDX(pd->keys, i,
-                                                             const char *),
-                                 APR_HASH_KEY_STRING) != NULL;
+            const result *res = apr_hash_get(pg->resolved,
+                                             APR_ARRAY_IDX(pd->keys, i,
+                                                           const char *),
+                                             APR_HASH_KEY_STRING);
+            /* "Not found" may mean "deleted meanwhile": the deletion's
+             * record, which names what it deleted, may still come. */
+            ready = res != NULL
+                    && !(res->not_found
+                         && apr_time_now() - res->at < apr_time_from_sec(NOT_FOUND_GRACE));
         }
         apr_thread_mutex_unlock(pg->lock);
         if (ready || force) {
@@ -1065,6 +1076,41 @@ static void settle(engine *en, int force)
         }
         pd = next;
     }
+}
+
+/* A deletion's record names what it deleted, resolved by the child before
+ * Orthanc forgot it: the answer for that ID, for requests that named it
+ * too (a refused deletion just before, a viewer) and whose own question
+ * came too late. */
+static void learn_deleted(program *pg, const op_audit_record *r)
+{
+    apr_pool_t *p;
+    op_audit_subject s;
+    const char *key;
+    result *known;
+
+    apr_pool_create(&p, NULL);
+    if (op_audit_subject_parse(p, r->subject, &s) == NULL && s.orthanc_id
+        && s.study_uid && s.level != OP_RESOURCE_UNKNOWN) {
+        key = apr_psprintf(p, "%d|%d|%d|%s", r->backend, s.level, 0,
+                           s.orthanc_id);
+        apr_thread_mutex_lock(pg->lock);
+        known = apr_hash_get(pg->resolved, key, APR_HASH_KEY_STRING);
+        if (known == NULL || known->error) {
+            result *kept = apr_pcalloc(pg->cache_pool, sizeof(*kept));
+            kept->at = apr_time_now();
+            kept->subject = s;
+            kept->subject.patient_id = s.patient_id ? apr_pstrdup(pg->cache_pool, s.patient_id) : NULL;
+            kept->subject.patient_name = s.patient_name ? apr_pstrdup(pg->cache_pool, s.patient_name) : NULL;
+            kept->subject.study_uid = apr_pstrdup(pg->cache_pool, s.study_uid);
+            kept->subject.orthanc_id = apr_pstrdup(pg->cache_pool, s.orthanc_id);
+            kept->subject.instances = kept->subject.bytes = -1;
+            apr_hash_set(pg->resolved, apr_pstrdup(pg->cache_pool, key),
+                         APR_HASH_KEY_STRING, kept);
+        }
+        apr_thread_mutex_unlock(pg->lock);
+    }
+    apr_pool_destroy(p);
 }
 
 /* One line of a child. */
@@ -1113,6 +1159,9 @@ static void take_record(engine *en, const char *line, apr_size_t len)
     if (pd->cls.kind == OP_AUDIT_NONE) {
         apr_pool_destroy(p);
         return;
+    }
+    if (pd->cls.kind == OP_AUDIT_DELETE && pd->record.subject) {
+        learn_deleted(pg, &pd->record);
     }
     describe(p, pg, &pd->record, &pd->cls, &pd->event);
     if (pd->cls.kind == OP_AUDIT_ALERT) {

@@ -14,6 +14,7 @@
  * child of its generation has closed the pipe too, after it wrote every
  * open window.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <httpd.h>
 #include <http_config.h>
@@ -31,6 +32,8 @@
 #include "audit_setup.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
+
+#define OP_AUDIT_PIPE_SIZE (1 << 20)
 
 static int has_output(const op_audit_server *conf)
 {
@@ -232,6 +235,14 @@ int op_audit_start(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_os_file_get(&fd, ap_piped_log_write_fd(pl));
+#ifdef F_SETPIPE_SZ
+    /* Room for thousands of records (Linux gives a pipe 64 KiB): a burst,
+     * or the program busy with a slow Orthanc, costs no record. */
+    if (fcntl(fd, F_SETPIPE_SZ, OP_AUDIT_PIPE_SIZE) == -1) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, errno, main, "OrthancProxyAudit: "
+                     "the pipe to the audit program keeps its default size");
+    }
+#endif
     flags = fcntl(fd, F_GETFL);
     if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main, "OrthancProxyAudit: "
