@@ -1086,14 +1086,13 @@ static void learn_deleted(program *pg, const op_audit_record *r)
 {
     apr_pool_t *p;
     op_audit_subject s;
-    const char *key;
-    result *known;
 
     apr_pool_create(&p, NULL);
     if (op_audit_subject_parse(p, r->subject, &s) == NULL && s.orthanc_id
         && s.study_uid && s.level != OP_RESOURCE_UNKNOWN) {
-        key = apr_psprintf(p, "%d|%d|%d|%s", r->backend, s.level, 0,
-                           s.orthanc_id);
+        const char *key = apr_psprintf(p, "%d|%d|%d|%s", r->backend, s.level,
+                                       0, s.orthanc_id);
+        const result *known;
         apr_thread_mutex_lock(pg->lock);
         known = apr_hash_get(pg->resolved, key, APR_HASH_KEY_STRING);
         if (known == NULL || known->error) {

@@ -82,7 +82,6 @@ START_TEST(record_cuts_plain_and_escaped_text_within_budget)
     op_audit_record in, out;
     char *big = apr_palloc(test_pool, 3001);
     apr_size_t len;
-    char *line;
     int i;
 
     /* Plain runs with an escape now and then, cut at every length. */
@@ -90,6 +89,7 @@ START_TEST(record_cuts_plain_and_escaped_text_within_budget)
         big[i] = i % 7 == 6 ? '\t' : 'a' + i % 26;
     }
     for (i = 690; i < 3000; i += 1) {
+        char *line;
         big[i] = '\0';
         memset(&in, 0, sizeof(in));
         in.method = "GET";
