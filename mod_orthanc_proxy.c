@@ -19,6 +19,13 @@
  *                                               balancer takes the request
  *   handler             apache/status_page.c    SetHandler orthanc-proxy-status
  *   check_config        apache/proxy_bridge.c   every mapping has its worker
+ *   check_config        apache/audit/audit_setup.c    the audit program
+ *   post_config         apache/audit/audit_setup.c    starts it as a
+ *                                               reliable piped log
+ *   fixups              apache/audit/audit_request.c  a deletion attributed
+ *                                               before it is forwarded
+ *   log_transaction     apache/audit/audit_request.c  one record per request
+ *                                               for the audit trail
  *
  * plus mod_proxy's own hooks (apache/backend_request.c), the filters of
  * apache/error_response.c, apache/response_headers.c, apache/body_limit.c,
@@ -35,8 +42,12 @@
  */
 #include <httpd.h>
 #include <http_config.h>
+#include <http_protocol.h>
 #include <http_request.h>
 
+#include "apache/audit/audit_config.h"
+#include "apache/audit/audit_request.h"
+#include "apache/audit/audit_setup.h"
 #include "apache/authz_provider.h"
 #include "apache/backend_request.h"
 #include "apache/body_limit.h"
@@ -105,6 +116,32 @@ static const command_rec orthanc_proxy_cmds[] = {
                   RSRC_CONF,
                   "TIME: how long after a change in Orthanc a cached answer "
                   "may still be served (1 second by default)"),
+    AP_INIT_FLAG("OrthancProxyAudit", op_cmd_audit, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "On (the default once an audit output is set) or Off: "
+                 "record who reached which patient's data through here"),
+    AP_INIT_TAKE12("OrthancProxyAuditWindow", op_cmd_audit_window, NULL,
+                   RSRC_CONF | ACCESS_CONF,
+                   "QUIET [LONGEST]: seconds without a request that close "
+                   "an event, and the longest an event stays open (60 3600)"),
+    AP_INIT_TAKE1("OrthancProxyAuditLog", op_cmd_audit_log, NULL, RSRC_CONF,
+                  "PATH or \"|COMMAND\": the audit trail as JSON lines "
+                  "(main server)"),
+    AP_INIT_RAW_ARGS("OrthancProxyAuditSyslog", op_cmd_audit_syslog, NULL,
+                     RSRC_CONF,
+                     "unix:/PATH, udp://HOST:PORT or tcp://HOST:PORT "
+                     "[facility=NAME] [queue=N]: the audit trail as IHE ATNA "
+                     "messages in RFC 5424 syslog (main server)"),
+    AP_INIT_TAKE1("OrthancProxyAuditProgram", op_cmd_audit_program, NULL,
+                  RSRC_CONF,
+                  "PATH of the audit program (the installed one by default)"),
+    AP_INIT_TAKE1("OrthancProxyAuditNode", op_cmd_audit_name, NULL, RSRC_CONF,
+                  "NAME of this node in audit messages (AuditSourceID; "
+                  "ServerName by default)"),
+    AP_INIT_TAKE1("OrthancProxyAuditSite", op_cmd_audit_name, (void *)"site",
+                  RSRC_CONF,
+                  "NAME of the site in audit messages (AuditEnterpriseSiteID; "
+                  "none by default)"),
     { NULL }
 };
 
@@ -115,6 +152,8 @@ static void register_hooks(apr_pool_t *p)
 
     ap_hook_check_config(op_check_httpd_version, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_config(op_check_backends, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(op_audit_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(op_audit_start, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_translate_name(op_map_request, NULL, before_proxy,
                                APR_HOOK_FIRST);
     ap_hook_translate_name(op_hand_over, after_rewrite, before_proxy,
@@ -127,6 +166,10 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_fixups(op_prepare_forwarding, NULL, NULL, APR_HOOK_REALLY_LAST);
     /* After op_prepare_forwarding, which may still refuse the request. */
     ap_hook_fixups(op_route_to_member, NULL, NULL, APR_HOOK_REALLY_LAST + 1);
+    /* After both: only what will really be forwarded is attributed. */
+    ap_hook_fixups(op_audit_prepare, NULL, NULL, APR_HOOK_REALLY_LAST + 2);
+    /* After authz_provider.c's, which gives a Require refusal its reason. */
+    ap_hook_log_transaction(op_audit_log, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(op_local_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(op_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     op_register_backend_request_hooks();
@@ -137,6 +180,7 @@ static void register_hooks(apr_pool_t *p)
     op_register_authz_provider(p);
     op_register_status_counters();
     op_register_cache();
+    op_register_audit_filters();
 }
 
 AP_DECLARE_MODULE(orthanc_proxy) = {

@@ -8,6 +8,7 @@
 #include <httpd.h>
 #include <http_config.h>
 
+#include "apache/audit/audit_config.h"
 #include "cache_config.h"
 #include "config.h"
 #include "request_context.h"
@@ -17,6 +18,7 @@ void *op_create_server_conf(apr_pool_t *p, server_rec *s)
     op_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
     conf->mappings = apr_array_make(p, 2, sizeof(op_mapping *));
     conf->cache = op_cache_create_server(p);
+    conf->audit = op_audit_create_server(p, s);
     return conf;
 }
 
@@ -27,6 +29,7 @@ void *op_merge_server_conf(apr_pool_t *p, void *base_conf, void *add_conf)
     /* A virtual host's own mappings come first and win a tie. */
     conf->mappings = apr_array_append(p, add->mappings, base->mappings);
     conf->cache = op_cache_merge_server(p, base->cache, add->cache);
+    conf->audit = op_audit_merge_server(p, base->audit, add->audit);
     return conf;
 }
 
@@ -38,6 +41,8 @@ void *op_create_dir_conf(apr_pool_t *p, char *dir)
     conf->encoded_body = -1;
     conf->cache = -1;
     conf->cache_max_age[0] = conf->cache_max_age[1] = -1;
+    conf->audit = -1;
+    conf->audit_window[0] = conf->audit_window[1] = -1;
     return conf;
 }
 
@@ -66,5 +71,10 @@ void *op_merge_dir_conf(apr_pool_t *p, void *base_conf, void *add_conf)
                              ? add->cache_max_age[0] : base->cache_max_age[0];
     conf->cache_max_age[1] = add->cache_max_age[1] != -1
                              ? add->cache_max_age[1] : base->cache_max_age[1];
+    conf->audit = add->audit != -1 ? add->audit : base->audit;
+    conf->audit_window[0] = add->audit_window[0] != -1
+                            ? add->audit_window[0] : base->audit_window[0];
+    conf->audit_window[1] = add->audit_window[1] != -1
+                            ? add->audit_window[1] : base->audit_window[1];
     return conf;
 }

@@ -35,16 +35,23 @@ typedef struct {
     /* In shared memory, set when Apache starts; NULL when nothing is
      * counted (status_counters.c). */
     op_traffic_counters *counters;
+    /* The audit trail: this mapping's Orthanc in the audit program's
+     * table (apache/audit/audit_setup.c), -1 when not audited. */
+    int audit_backend;
 } op_mapping;
 
 /* The cache's settings and state of one server (apache/cache_config.h). */
 struct op_cache_server;
+
+/* The audit trail's settings of one server (apache/audit/audit_config.h). */
+struct op_audit_server;
 
 /* Per server and virtual host. */
 typedef struct {
     /* op_mapping *, own ones first, then those inherited from the main server */
     apr_array_header_t *mappings;
     struct op_cache_server *cache;   /* never NULL */
+    struct op_audit_server *audit;   /* never NULL */
 } op_server_conf;
 
 /* Per directory (server defaults and <Location>); every field can be
@@ -63,6 +70,9 @@ typedef struct {
     int cache;                     /* OrthancProxyCache: -1 unset, 0 off, 1 on */
     apr_int64_t cache_max_age[2];  /* OrthancProxyCacheMaxAge (seconds):
                                     * content, aggregates; -1 unset */
+    int audit;                     /* OrthancProxyAudit: -1 unset, 0, 1 */
+    int audit_window[2];           /* OrthancProxyAuditWindow: quiet,
+                                    * longest (seconds); -1 unset */
 } op_dir_conf;
 
 typedef enum {
@@ -94,6 +104,8 @@ typedef struct {
     int admitted;               /* Apache's access control let it through */
     /* Set when OrthancProxyCache handles the request (cache_request.c). */
     struct op_cache_request *cache;
+    /* Set when the audit trail records the request (audit_request.c). */
+    struct op_audit_request *audit;
 } op_request;
 
 op_server_conf *op_server_conf_get(const server_rec *s);

@@ -207,6 +207,8 @@ void op_status_counters_read(op_traffic_counters *shared,
     for (i = 0; i < OP_LATENCY_BUCKETS; i++) {
         copy->latency_buckets[i] = word(&shared->latency_buckets[i]);
     }
+    copy->audit_records = word(&shared->audit_records);
+    copy->audit_lost = word(&shared->audit_lost);
     op_traffic_derive(copy);
 }
 

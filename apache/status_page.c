@@ -21,6 +21,7 @@
 #include <apr_strings.h>
 
 #include "logic/status_report.h"
+#include "apache/audit/audit_config.h"
 #include "request_context.h"
 #include "status_counters.h"
 #include "status_page.h"
@@ -60,6 +61,35 @@ static int listed(const apr_array_header_t *seen, const op_mapping *mapping)
     return 0;
 }
 
+/* The audit program's counters, from the file it rewrites every half
+ * second in Apache's runtime directory. */
+static void audit_status(request_rec *r, op_status_report *report)
+{
+    const op_audit_server *audit = op_audit_server_get(ap_server_conf);
+    apr_file_t *f;
+    char text[4096];
+    apr_size_t n = sizeof(text) - 1;
+
+    report->audit = NULL;
+    report->audit_outputs = NULL;
+    if (!audit->running) {
+        return;
+    }
+    report->audit_outputs = apr_pstrcat(
+        r->pool, "JSON lines to ", audit->json ? audit->json : "nowhere",
+        ", ATNA messages to ", audit->syslog ? audit->syslog : "nowhere", NULL);
+    report->audit = "";
+    if (apr_file_open(&f, audit->status_path, APR_FOPEN_READ, 0, r->pool)
+        == APR_SUCCESS) {
+        if (apr_file_read_full(f, text, n, &n) != APR_SUCCESS && n == 0) {
+            n = 0;
+        }
+        text[n] = '\0';
+        apr_file_close(f);
+        report->audit = apr_pstrdup(r->pool, text);
+    }
+}
+
 /* Every mapping once, under the server that defines it: the main server
  * first, whose mappings the virtual hosts inherit. */
 static op_status_report make_report(request_rec *r)
@@ -86,6 +116,7 @@ static op_status_report make_report(request_rec *r)
         }
     }
     report.now = apr_time_now();
+    audit_status(r, &report);
     report.entries = entries;
     report.counting_off = counted || entries->nelts == 0
                           ? NULL : op_status_counters_missing();

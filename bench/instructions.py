@@ -46,6 +46,13 @@ SETUPS = {
         "OrthancProxy /orthanc/ {url}/\n" + STATUS_PAGE, "/orthanc", True,
         ("slotmem_shm",)),
 }
+# The audit trail (OrthancProxyAuditLog): the child's record per request;
+# the audit program is a process of its own, not counted here (valgrind
+# does not follow it), see bench/audit_bench.py.
+AUDIT = "mod_orthanc_proxy + audit trail"
+SETUPS[AUDIT] = (
+    "OrthancProxy /orthanc/ {url}/\nOrthancProxyAuditProgram {program}\n"
+    "OrthancProxyAuditLog {json}\n", "/orthanc", True, ())
 NOT_COUNTED = "mod_orthanc_proxy + status page, not counting"
 COUNTED = "mod_orthanc_proxy + status page, counting"
 
@@ -110,7 +117,12 @@ def main():
         costs = {}
         for number, (name, setup) in enumerate(SETUPS.items()):
             body, prefix, module, extra = setup
-            setup = (body.format(url=orthanc.url), prefix, module, extra)
+            setup = (body.format(
+                url=orthanc.url, json=os.path.join(workdir, f"audit{number}.json"),
+                program=os.path.join(os.environ.get("OP_BUILDDIR")
+                                     or os.path.join(HERE, ".."), "support",
+                                     "orthanc-proxy-audit")),
+                prefix, module, extra)
             counted = name == COUNTED
             low = count_instructions(workdir, f"{number}a", setup, args.path,
                                      n1, counted)
@@ -135,6 +147,9 @@ def main():
           f"({page - module:+,.0f} instructions per request)")
     print(f"counting, with / without: {counted / page:.4f} "
           f"({counted - page:+,.0f} instructions per request)")
+    audit = costs[AUDIT]
+    print(f"audit trail, with / without: {audit / module:.4f} "
+          f"({audit - module:+,.0f} instructions per request)")
 
 
 if __name__ == "__main__":

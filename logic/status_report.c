@@ -65,7 +65,9 @@ static const char *json_counters(apr_pool_t *p, const op_traffic_counters *c)
         ", \"proxied\": %" APR_UINT64_T_FMT ", \"local\": %" APR_UINT64_T_FMT
         ", \"refused\": %s, \"responses\": %s, \"backend_errors\": %s"
         ", \"latency\": {\"count\": %" APR_UINT64_T_FMT ", \"mean_ms\": %.3f"
-        ", \"max_ms\": %.3f, \"buckets\": %s}",
+        ", \"max_ms\": %.3f, \"buckets\": %s}"
+        ", \"audit\": {\"records\": %" APR_UINT64_T_FMT ", \"lost\": %"
+        APR_UINT64_T_FMT "}",
         iso_time(p, (apr_time_t)c->since), c->requests, c->proxied, c->local,
         json_counts(p, refusal_name, c->refused, OP_REFUSED_KINDS),
         json_counts(p, response_name, c->responses, 5),
@@ -73,7 +75,47 @@ static const char *json_counters(apr_pool_t *p, const op_traffic_counters *c)
                     OP_BACKEND_ERRORS),
         c->latency_count, mean_ms(c), (double)c->latency_max_us / 1000.0,
         json_counts(p, op_latency_bucket_name, c->latency_buckets,
-                    OP_LATENCY_BUCKETS));
+                    OP_LATENCY_BUCKETS), c->audit_records, c->audit_lost);
+}
+
+/* The audit program's "name value" lines: numbers stay numbers. */
+static const char *audit_pairs(apr_pool_t *p, const char *text, int as_json)
+{
+    char *copy = apr_pstrdup(p, text), *state, *line;
+    const char *out = "";
+
+    for (line = apr_strtok(copy, "\n", &state); line;
+         line = apr_strtok(NULL, "\n", &state)) {
+        char *value = strchr(line, ' ');
+        int number;
+        if (value == NULL) {
+            continue;
+        }
+        *value++ = '\0';
+        number = *value && strspn(value, "0123456789") == strlen(value);
+        if (as_json) {
+            out = apr_pstrcat(p, out, *out ? ", " : "", op_json_string(p, line),
+                              ": ", number ? value : op_json_string(p, value),
+                              NULL);
+        }
+        else {
+            out = apr_pstrcat(p, out, "<tr><th>", apr_pescape_entity(p, line, 0), "</th><td>",
+                              apr_pescape_entity(p, value, 0), "</td></tr>\n", NULL);
+        }
+    }
+    return out;
+}
+
+static const char *json_audit(apr_pool_t *p, const op_status_report *report)
+{
+    if (report->audit == NULL) {
+        return "null";
+    }
+    return apr_pstrcat(p, "{\"outputs\": ",
+                       op_json_string(p, report->audit_outputs
+                                         ? report->audit_outputs : ""),
+                       ", \"program\": {", audit_pairs(p, report->audit, 1),
+                       "}}", NULL);
 }
 
 static const char *json_entry(apr_pool_t *p, const op_status_entry *e)
@@ -91,10 +133,10 @@ char *op_status_json(apr_pool_t *p, const op_status_report *report)
 {
     char *out = apr_psprintf(
         p, "{\"now\": \"%s\", \"counting\": %s, \"counting_off\": %s, "
-        "\"mappings\": [", iso_time(p, report->now),
+        "\"audit\": %s, \"mappings\": [", iso_time(p, report->now),
         report->counting_off ? "false" : "true",
         report->counting_off ? op_json_string(p, report->counting_off)
-                             : "null");
+                             : "null", json_audit(p, report));
     int i;
 
     for (i = 0; i < report->entries->nelts; i++) {
@@ -156,6 +198,9 @@ static const char *html_counters(apr_pool_t *p, const op_traffic_counters *c)
         html_row(p, "latency histogram", html_counts(
             p, op_latency_bucket_name, c->latency_buckets,
             OP_LATENCY_BUCKETS)),
+        html_row(p, "audit records", apr_psprintf(
+            p, "%" APR_UINT64_T_FMT " given to the audit program, %"
+            APR_UINT64_T_FMT " lost", c->audit_records, c->audit_lost)),
         NULL);
 }
 
@@ -182,6 +227,13 @@ char *op_status_html(apr_pool_t *p, const op_status_report *report)
         " &mdash; <a href=\"?json\">JSON</a></p>\n", NULL);
     int i;
 
+    if (report->audit) {
+        out = apr_pstrcat(p, out, "<h2>Audit trail</h2>\n<p>",
+                          html(p, report->audit_outputs
+                                  ? report->audit_outputs : ""),
+                          "</p>\n<table>\n", audit_pairs(p, report->audit, 0),
+                          "</table>\n", NULL);
+    }
     for (i = 0; i < report->entries->nelts; i++) {
         out = apr_pstrcat(p, out,
                           html_entry(p, &APR_ARRAY_IDX(report->entries, i,

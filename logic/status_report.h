@@ -24,6 +24,10 @@ typedef struct {
 typedef struct {
     apr_time_t now;
     const char *counting_off;   /* why nothing is counted, or NULL */
+    /* The audit trail: NULL when off; else the audit program's counters as
+     * it writes them ("name value" lines), "" when it wrote none yet. */
+    const char *audit;
+    const char *audit_outputs;  /* "JSON lines to ..., syslog to ..." */
     const apr_array_header_t *entries;   /* op_status_entry */
 } op_status_report;
 

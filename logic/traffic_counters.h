@@ -48,6 +48,8 @@ typedef struct {
     apr_uint64_t latency_total_us;
     apr_uint64_t latency_max_us;
     apr_uint64_t latency_buckets[OP_LATENCY_BUCKETS];
+    apr_uint64_t audit_records;         /* records given to the audit program */
+    apr_uint64_t audit_lost;            /* records it could not be given */
 } op_traffic_counters;
 
 /* What is known of a request once it is over. */

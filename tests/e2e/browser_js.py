@@ -30,12 +30,13 @@ def package_path(name):
                           text=True, check=True).stdout.strip()
 
 
-def run_node(script, args, workdir, timeout=300):
-    """Runs tests/e2e/browser/SCRIPT with ARGS; its last output line, JSON."""
+def run_node(script, args, workdir, timeout=300, env=None):
+    """Runs tests/e2e/browser/SCRIPT with ARGS (and ENV added to the
+    environment); its last output line, JSON."""
     assert NODE, "needs node and npm: scripts/install-deps.sh installs them"
     assert CHROMIUM, "needs Debian's chromium: scripts/install-deps.sh installs it"
     env = dict(os.environ, OP_PLAYWRIGHT_CORE=package_path("playwright-core"),
-               OP_CHROMIUM=CHROMIUM, HOME=workdir)
+               OP_CHROMIUM=CHROMIUM, HOME=workdir, **(env or {}))
     done = subprocess.run([NODE, os.path.join(BROWSER_DIR, script), *args],
                           capture_output=True, text=True, timeout=timeout,
                           cwd=workdir, env=env)

@@ -6,6 +6,7 @@ only from APR pools, so what matters here is invalid reads and writes and
 uses of uninitialised memory, not Apache's own still-reachable blocks.
 """
 
+import json
 import os
 import re
 import shutil
@@ -96,3 +97,57 @@ OrthancProxyUserHeader X-Remote-User
     finally:
         stop_under_valgrind(proc)
     assert_no_memcheck_errors(log_path)
+
+
+def test_no_invalid_memory_access_with_the_audit_trail(orthanc, make_apache,
+                                                       workdir):
+    """The same, with the audit trail on: records, a deletion attributed
+    before it is forwarded (libcurl in the child), answers and bodies kept,
+    a refused bulk deletion; the audit program runs under memcheck too."""
+    build = os.environ.get("OP_BUILDDIR") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    program = os.path.join(build, "support", "orthanc-proxy-audit")
+    program_log = os.path.join(workdir, "valgrind-program.log")
+    wrapper = os.path.join(workdir, "audit-under-valgrind")
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\nexec {VALGRIND} --tool=memcheck --track-origins=yes "
+                f"--log-file={program_log} {program} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    json_path = os.path.join(workdir, "audit.json")
+    apache = make_apache(f"""
+OrthancProxy /orthanc/ {orthanc.url}/ timeout=120
+OrthancProxyAuditProgram {wrapper}
+OrthancProxyAuditLog {json_path}
+OrthancProxyAuditWindow 1 5
+<Location /orthanc/tools/find>
+    LimitRequestBody 10000
+</Location>
+""", start=False)
+    log_path = os.path.join(workdir, "valgrind.log")
+    proc = start_under_valgrind(apache, log_path)
+    try:
+        exercise(apache.url, apache.port, orthanc)
+        url = apache.url + "/orthanc"
+        study = requests.get(url + "/studies", timeout=60).json()[0]
+        assert requests.post(url + "/tools/find", json={
+            "Level": "Study", "Query": {"PatientID": "*"}},
+            timeout=60).status_code == 200
+        assert requests.post(f"{url}/studies/{study}/anonymize", json={},
+                             timeout=120).status_code == 200
+        assert requests.post(url + "/tools/bulk-delete", json={
+            "Resources": [study]}, timeout=60).status_code == 403
+        assert requests.delete(f"{url}/studies/{study}",
+                               timeout=120).status_code == 200
+        with open(os.path.join(SAMPLE_DIR, "CT_small.dcm"), "rb") as f:
+            assert requests.post(url + "/instances", data=f.read(),
+                                 timeout=120).status_code == 200
+    finally:
+        stop_under_valgrind(proc)
+    assert_no_memcheck_errors(log_path)
+    wait_until(lambda: os.path.exists(program_log) and "ERROR SUMMARY"
+               in open(program_log).read(), 120, what="the program to end")
+    assert_no_memcheck_errors(program_log)
+    with open(json_path) as f:
+        events = {json.loads(line)["event"] for line in f}
+    assert {"deletion", "modification", "query", "import",
+            "security-alert"} <= events, events

@@ -15,10 +15,12 @@ and that no request through the proxy failed, in the browser and in
 Apache's access log.
 """
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 import requests
@@ -135,3 +137,110 @@ def test_ohif_lists_the_samples_and_shows_a_study(loaded_orthanc, site, workdir)
                      r'/series/[0-9.]+/instances/[0-9.]+/frames/1 HTTP/1.1" 200 ',
                      log), log[-3000:]
     assert proxy_errors(log) == EXPECTED_PROXY_ERRORS
+
+
+# ------------------------------------------------------------ audit trail
+AUDIT_MODULES = ["auth_basic", "authn_core", "authn_file", "authz_user"]
+
+
+@pytest.fixture(scope="module")
+def audited_site(loaded_orthanc, make_module_apache, module_dir):
+    """The same site, Orthanc's prefix behind a login, every request
+    recorded by the audit trail (JSON lines, windows of 5 s)."""
+    htpasswd = os.path.join(module_dir, "htpasswd")
+    subprocess.run(["htpasswd", "-bcB", htpasswd, "clara", "clara"],
+                   check=True, capture_output=True)
+    os.chmod(htpasswd, 0o644)
+    json_path = os.path.join(module_dir, "audit.json")
+    program = os.path.join(os.environ.get("OP_BUILDDIR") or SRCDIR, "support",
+                           "orthanc-proxy-audit")
+    apache = make_module_apache(f"""
+OrthancProxyAuditProgram "{program}"
+OrthancProxyAuditLog "{json_path}"
+OrthancProxyAuditWindow 5 60
+OrthancProxy /orthanc/ {loaded_orthanc.url}/
+<Location /orthanc/>
+    AuthType Basic
+    AuthName "PACS"
+    AuthUserFile "{htpasswd}"
+    Require valid-user
+</Location>
+<Directory "{{docroot}}/ohif">
+    FallbackResource /ohif/index.html
+</Directory>
+""", start=False, extra_modules=AUDIT_MODULES)
+    lay_out_site(apache.docroot)
+    apache.start()
+    make_module_apache.started.append(apache)
+    return apache, json_path
+
+
+def audit_events(path):
+    try:
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def test_ohif_opening_a_study_is_one_audit_event(loaded_orthanc, audited_site,
+                                                 workdir):
+    """A named user opens the CT study in OHIF: one "instances accessed"
+    event for that user and study, with the patient, the study, the
+    instances and the bytes the access log shows, and one query event
+    for the study list."""
+    apache, json_path = audited_site
+    result = browser_js.run_node("ohif_study.js", [
+        apache.url, "CompressedSamples, CT1", workdir], workdir,
+        env={"OP_HTTP_USER": "clara", "OP_HTTP_PASSWORD": "clara"})
+    assert "error" not in result, result.get("error")
+    assert result["pixels"]["greyLevels"] > 32, result["pixels"]
+
+    # What Apache served of the CT study to clara, from its access log.
+    served, instances = 0, set()
+    requests_seen = 0
+    for line in apache.access_log().splitlines():
+        m = re.match(r'\S+ "GET (/orthanc/dicom-web/studies/([0-9.]+)(\S*)) '
+                     r'[^"]*" (\d{3}) (\d+|-) ', line)
+        if m and m.group(2) == CT_STUDY and m.group(4) == "200":
+            requests_seen += 1
+            served += int(m.group(5)) if m.group(5) != "-" else 0
+            instance = re.search(r"/instances/([0-9.]+)", m.group(3))
+            if instance:
+                instances.add(instance.group(1))
+    assert requests_seen > 0
+
+    def closed():
+        events = audit_events(json_path)
+        return events if [e for e in events
+                          if e["event"] == "instances-accessed"] else None
+    deadline = time.monotonic() + 60
+    while not closed() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(6)          # every window of the session has closed
+    events = audit_events(json_path)
+    accessed = [e for e in events if e["event"] == "instances-accessed"]
+    print("\naudit events:", [(e["event"], e["user"], e["requests"],
+                               e["query"] or e["request"]) for e in events])
+    assert len(accessed) == 1, accessed
+    [e] = accessed
+    assert e["user"] == "clara" and e["outcome"] == 0
+    [p] = e["participants"]
+    assert p["study_uid"] == CT_STUDY and p["patient_id"] == "1CT1"
+    assert e["requests"] == requests_seen
+    assert e["instances"] == len(instances) >= 1
+    assert e["bytes"] == served
+    # The study list: a QIDO query that names no patient and no study.
+    # The others are searches for this patient's studies and for this
+    # study (OHIF's study browser), each its own event with its keys.
+    queries = [e for e in events if e["event"] == "query"]
+    lists = [e for e in queries if e["query"].startswith("/dicom-web/studies?")
+             and not re.search(r"(StudyInstanceUID|00100020|PatientID)=",
+                               e["query"])]
+    assert len(lists) == 1, [e["query"] for e in queries]
+    assert lists[0]["user"] == "clara"
+    for e in queries:
+        if e is not lists[0]:
+            assert "00100020=1CT1" in e["query"] \
+                or f"StudyInstanceUID={CT_STUDY}" in e["query"], e["query"]
+    assert all(e["user"] == "clara" for e in events)

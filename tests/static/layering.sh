@@ -10,6 +10,10 @@
 #   logic/*                  the pure logic, linked without httpd by the unit
 #                            tests, tests/tools/route_tool and the fuzzer
 #
+# apache/audit/* are Apache-facing parts like apache/*.  support/* is the
+# audit program, a process of its own: it uses logic/ only, and nothing of
+# the module uses it.
+#
 # A layer uses only the layers below it; parts of one folder may use each
 # other, without a cycle.  Checked twice:
 #   1. on the sources: every #include, read as an edge between two parts
@@ -41,6 +45,7 @@ fail() {
 part_of() {
     case $1 in
         mod_orthanc_proxy.*) echo module ;;
+        support/*) echo program ;;
         logic/* | apache/*) echo "${1%.*}" ;;
         *) echo "?$1" ;;
     esac
@@ -54,6 +59,7 @@ rank_of() {
         apache/request_context) echo 1 ;;
         apache/*) echo 2 ;;
         module) echo 3 ;;
+        program) echo 4 ;;
         *) echo 9 ;;
     esac
 }
@@ -75,7 +81,11 @@ check_edge() {
     [ "$from" = "$to" ] && return 0
     from_rank=$(rank_of "$from")
     to_rank=$(rank_of "$to")
-    if [ "$to" = module ]; then
+    if [ "$to" = program ] && [ "$from" != program ]; then
+        fail "$where: $from uses the audit program, a process of its own"
+    elif [ "$from" = program ] && [ "$to_rank" -ne 0 ]; then
+        fail "$where: the audit program uses $to; it may only use logic/"
+    elif [ "$to" = module ]; then
         fail "$where: $from uses the module file; only httpd calls it"
     elif [ "$to_rank" -gt "$from_rank" ]; then
         fail "$where: $from (layer $from_rank) uses $to (layer $to_rank), a layer above it"
@@ -98,7 +108,8 @@ check_cycles() {
 
 # ------------------------------------------------------------ 1. sources
 : >"$work/edges"
-sources=$(ls mod_orthanc_proxy.c logic/*.[ch] apache/*.[ch])
+sources=$(ls mod_orthanc_proxy.c logic/*.[ch] apache/*.[ch] apache/audit/*.[ch] \
+    support/*.c)
 for file in $sources; do
     from=$(part_of "$file")
     dir=$(dirname "$file")
@@ -111,6 +122,7 @@ for file in $sources; do
         if is_httpd_header "$name"; then
             case $from in
                 logic/*) fail "$where: logic/ must build without httpd" ;;
+                program) fail "$where: the audit program runs without httpd" ;;
             esac
             continue
         fi
@@ -145,7 +157,7 @@ fi
 
 # Log lines carry the module's name and obey "LogLevel orthanc_proxy:..."
 # only from files that declare its log index.
-for file in apache/*.c; do
+for file in apache/*.c apache/audit/*.c; do
     if grep -q 'ap_log_[a-z]*error' "$file" \
        && ! grep -q '^APLOG_USE_MODULE(orthanc_proxy);' "$file"; then
         fail "$file logs without APLOG_USE_MODULE(orthanc_proxy)"
@@ -160,7 +172,7 @@ if [ -n "$OP_MODULE" ] && [ -f "$OP_MODULE" ]; then
     # with CFLAGS of its own mod_orthanc_proxy_la-NAME.o; a tree built
     # before that may hold both names: the newer is the module's.
     : >"$work/objects"
-    for source in mod_orthanc_proxy.c logic/*.c apache/*.c; do
+    for source in mod_orthanc_proxy.c logic/*.c apache/*.c apache/audit/*.c; do
         dir=$(dirname "$source")/.libs
         dir=${dir#./}
         name=$(basename "$source" .c)
@@ -174,7 +186,8 @@ if [ -n "$OP_MODULE" ] && [ -f "$OP_MODULE" ]; then
         fi
     done
     count=$(wc -l <"$work/objects")
-    sources_count=$(set -- mod_orthanc_proxy.c logic/*.c apache/*.c; echo $#)
+    sources_count=$(set -- mod_orthanc_proxy.c logic/*.c apache/*.c \
+                    apache/audit/*.c; echo $#)
     if [ "$count" -ne "$sources_count" ]; then
         fail "found $count objects of the module in $OP_BUILDDIR for" \
              "$sources_count C files: build it first (make)"

@@ -31,6 +31,8 @@ static op_status_report report_of(const char *backend, int counted)
     report.now = apr_time_from_sec(1764588000);
     report.counting_off = counted ? NULL : "mod_slotmem_shm is not loaded";
     report.entries = entries;
+    report.audit = NULL;
+    report.audit_outputs = NULL;
     return report;
 }
 
@@ -78,6 +80,25 @@ START_TEST(html_escapes_what_configuration_wrote)
 }
 END_TEST
 
+START_TEST(shows_the_audit_program)
+{
+    op_status_report report = report_of("http://127.0.0.1:8042/", 1);
+    char *json, *html;
+
+    report.audit = "records 12\nlast_error the syslog queue is full\n";
+    report.audit_outputs = "JSON lines to /var/log/a.json";
+    json = op_status_json(test_pool, &report);
+    ck_assert_ptr_nonnull(strstr(json, "\"audit\": {\"outputs\": \"JSON lines to "
+                                       "/var/log/a.json\", \"program\": "
+                                       "{\"records\": 12, \"last_error\": "
+                                       "\"the syslog queue is full\"}}"));
+    ck_assert_ptr_nonnull(strstr(json, "\"audit\": {\"records\": 0, \"lost\": 0}"));
+    html = op_status_html(test_pool, &report);
+    ck_assert_ptr_nonnull(strstr(html, "<h2>Audit trail</h2>"));
+    ck_assert_ptr_nonnull(strstr(html, "<tr><th>records</th><td>12</td></tr>"));
+}
+END_TEST
+
 Suite *status_report_suite(void)
 {
     Suite *s = suite_create("status_report");
@@ -86,6 +107,7 @@ Suite *status_report_suite(void)
     tcase_add_test(tc, json_has_every_figure);
     tcase_add_test(tc, json_without_counters_says_why);
     tcase_add_test(tc, html_escapes_what_configuration_wrote);
+    tcase_add_test(tc, shows_the_audit_program);
     suite_add_tcase(s, tc);
     return s;
 }

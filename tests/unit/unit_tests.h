@@ -37,5 +37,6 @@ Suite *json_read_suite(void);
 Suite *cache_policy_suite(void);
 Suite *cache_key_suite(void);
 Suite *orthanc_changes_suite(void);
+Suite *audit_suite(void);
 
 #endif

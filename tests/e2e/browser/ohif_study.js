@@ -4,6 +4,9 @@
 //
 //   node ohif_study.js BASE PATIENT_NAME WORKDIR
 //
+// With OP_HTTP_USER and OP_HTTP_PASSWORD set, the browser logs in with
+// them when the server asks (HTTP Basic authentication).
+//
 // - listText: the study list's text once the PATIENT_NAME row is there;
 // - viewerUrl: where the click led;
 // - pixels: statistics of the viewport's screenshot (the image was drawn
@@ -41,7 +44,12 @@ async function pixelStats(page, png) {
 }
 
 (async () => {
-  const context = await launch(fs.mkdtempSync(path.join(workdir, 'chromium-')));
+  const login = process.env.OP_HTTP_USER
+    ? { httpCredentials: { username: process.env.OP_HTTP_USER,
+                           password: process.env.OP_HTTP_PASSWORD || '' } }
+    : {};
+  const context = await launch(fs.mkdtempSync(path.join(workdir, 'chromium-')),
+                               login);
   const result = {};
   try {
     const page = context.pages()[0] || await context.newPage();
