@@ -142,7 +142,7 @@ const char *op_setup_balancer(apr_pool_t *p, const op_mapping *mapping,
     return mapping->writer_route ? pin_writer(p, mapping, balancer) : NULL;
 }
 
-static proxy_balancer *balancer_named(const request_rec *r, const char *url)
+static proxy_balancer *balancer_named(const server_rec *s, const char *url)
 {
     module *proxy = ap_find_linked_module("mod_proxy.c");
     proxy_server_conf *conf;
@@ -151,7 +151,7 @@ static proxy_balancer *balancer_named(const request_rec *r, const char *url)
     if (proxy == NULL) {
         return NULL;
     }
-    conf = ap_get_module_config(r->server->module_config, proxy);
+    conf = ap_get_module_config(s->module_config, proxy);
     for (i = 0; i < conf->balancers->nelts; i++) {
         proxy_balancer *balancer = &APR_ARRAY_IDX(conf->balancers, i,
                                                   proxy_balancer);
@@ -167,7 +167,7 @@ static proxy_balancer *balancer_named(const request_rec *r, const char *url)
 void op_member_dropped_request(request_rec *r, const op_mapping *mapping)
 {
     const char *name = apr_table_get(r->subprocess_env, "BALANCER_WORKER_NAME");
-    proxy_balancer *balancer = balancer_named(r, mapping->backend.url);
+    proxy_balancer *balancer = balancer_named(r->server, mapping->backend.url);
     int i;
 
     if (name == NULL || balancer == NULL) {
@@ -186,4 +186,38 @@ void op_member_dropped_request(request_rec *r, const op_mapping *mapping)
                           apr_time_as_msec(member->s->retry));
         }
     }
+}
+
+apr_array_header_t *op_balancer_members(apr_pool_t *p, const server_rec *s,
+                                        const char *balancer_url)
+{
+    proxy_balancer *balancer = balancer_named(s, balancer_url);
+    apr_array_header_t *members = apr_array_make(p, 4, sizeof(op_member_ref));
+    int i;
+
+    for (i = 0; balancer && i < balancer->workers->nelts; i++) {
+        proxy_worker *worker = APR_ARRAY_IDX(balancer->workers, i,
+                                             proxy_worker *);
+        op_member_ref *member = apr_array_push(members);
+        member->url = apr_pstrdup(p, worker->s->name_ex);
+        member->route = *worker->s->route ? apr_pstrdup(p, worker->s->route)
+                                          : NULL;
+        member->worker = worker;
+    }
+    return members;
+}
+
+int op_member_health(const op_member_ref *member)
+{
+    /* The shared status, as the balancer reads it (mod_proxy.h). */
+    const proxy_worker *worker = member->worker;
+
+    if (worker->s->status & PROXY_WORKER_NOT_USABLE_BITMAP) {
+        return 0;
+    }
+    if (worker->s->status & (PROXY_WORKER_DRAIN | PROXY_WORKER_HOT_STANDBY
+                             | PROXY_WORKER_HOT_SPARE)) {
+        return 1;
+    }
+    return 2;
 }

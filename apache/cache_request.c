@@ -30,7 +30,7 @@
 #include "logic/cache_policy.h"
 #include "cache_config.h"
 #include "cache_request.h"
-#include "cache_store.h"
+#include "cache_generations.h"
 #include "request_context.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
@@ -202,22 +202,17 @@ static void fix_not_modified(request_rec *r)
     }
 }
 
-/* A change through the proxy: renewed once Orthanc has made it. */
+/* A change through the proxy: its counters are incremented once Orthanc
+ * has made it. */
 static apr_status_t renew_after_change(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     const op_request *req = op_request_get(r);
-    op_cache_runtime *rt = f->ctx;
 
     if (ap_is_HTTP_SUCCESS(r->status) && req) {
         op_cache_bump bump = op_cache_bump_for(
             r->method, &req->path, req->mapping->prefix.path.segments->nelts);
-        if (bump.everything || bump.lists || bump.scope.kind != OP_SCOPE_NONE) {
-            op_cache_renew(rt, r->server, r->pool,
-                           op_backend_tag(r->pool, req->mapping->backend.url),
-                           &bump.scope, bump.scope.kind != OP_SCOPE_NONE,
-                           bump.lists, bump.everything);
-        }
+        op_cache_apply_bump(req->mapping->cache_backend, &bump);
     }
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
@@ -226,26 +221,21 @@ static apr_status_t renew_after_change(ap_filter_t *f, apr_bucket_brigade *bb)
 /* ---------------------------------------------------------------- fixup */
 
 static void prepare_read(request_rec *r, op_request *req,
-                         const op_dir_conf *conf, op_cache_runtime *rt)
+                         const op_dir_conf *conf)
 {
     op_cache_request *cache = apr_pcalloc(r->pool, sizeof(*cache));
     op_cache_route route = op_cache_classify(
         &req->path, req->mapping->prefix.path.segments->nelts);
-    const char *tokens = NULL, *why;
+    const char *tokens = NULL, *why = "the route is never cached";
 
     req->cache = cache;
     if (route.cls != OP_CACHE_NEVER) {
-        tokens = op_cache_read_tokens(rt, r->server, r->pool,
-                                      op_backend_tag(r->pool,
-                                                     req->mapping->backend.url),
-                                      &route, &why);
-        if (tokens == NULL) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "OrthancProxyCache: "
-                          "bypassed for %s: %s", req->mapping->backend.url,
-                          why);
-        }
+        tokens = op_cache_tokens(req->mapping->cache_backend, r->pool, &route,
+                                 &why);
     }
     if (tokens == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "OrthancProxyCache: "
+                      "bypassed for %s: %s", req->mapping->backend.url, why);
         cache->key = unreachable_key(r);
         r->no_cache = 1;
         return;
@@ -266,22 +256,20 @@ static int prepare_cache(request_rec *r)
 {
     op_request *req = op_request_get(r);
     const op_dir_conf *conf;
-    op_cache_runtime *rt;
 
     if (req == NULL || req->action != OP_ACTION_PROXY
         || r->proxyreq != PROXYREQ_REVERSE || req->reason != NULL) {
         return DECLINED;
     }
     conf = op_dir_conf_get(r);
-    rt = op_server_conf_get(r->server)->cache->runtime;
-    if (conf->cache != 1 || rt == NULL) {
+    if (conf->cache != 1) {
         return DECLINED;
     }
     if (r->method_number == M_GET) {
-        prepare_read(r, req, conf, rt);
+        prepare_read(r, req, conf);
     }
     else {
-        ap_add_output_filter(CHANGES_FILTER, rt, r, r->connection);
+        ap_add_output_filter(CHANGES_FILTER, NULL, r, r->connection);
     }
     return DECLINED;
 }

@@ -35,6 +35,10 @@ typedef struct {
     /* In shared memory, set when Apache starts; NULL when nothing is
      * counted (status_counters.c). */
     op_traffic_counters *counters;
+    /* OrthancProxyCache: the backend's generation counters, set when
+     * Apache starts (cache_setup.c); NULL when the cache does not follow
+     * this backend. */
+    struct op_cache_backend *cache_backend;
 } op_mapping;
 
 /* The cache's settings and state of one server (apache/cache_config.h). */

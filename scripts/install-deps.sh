@@ -8,7 +8,7 @@ set -eu
 
 PACKAGES="
   gcc make autoconf automake libtool pkg-config
-  apache2 apache2-dev apache2-utils check
+  apache2 apache2-dev apache2-utils check libcurl4-openssl-dev
   orthanc orthanc-dicomweb orthanc-postgresql postgresql
   python3 python3-pytest python3-requests python3-pydicom
   curl ca-certificates

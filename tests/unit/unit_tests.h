@@ -37,5 +37,7 @@ Suite *json_read_suite(void);
 Suite *cache_policy_suite(void);
 Suite *cache_key_suite(void);
 Suite *orthanc_changes_suite(void);
+Suite *generation_table_suite(void);
+Suite *change_cursor_suite(void);
 
 #endif
