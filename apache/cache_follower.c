@@ -7,8 +7,10 @@
 #include <http_config.h>
 #include <http_log.h>
 #include <mod_watchdog.h>
+#include <apr_atomic.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 
 #include "logic/cache_policy.h"
 #include "logic/change_cursor.h"
@@ -46,6 +48,11 @@ struct op_cache_follower {
     int current;                /* the member in use */
     int failing;
     int following;
+    apr_os_thread_t runner;     /* the thread that runs its passes */
+    int has_runner;
+    /* Set when the child stops: mod_watchdog may say so from another
+     * thread while a pass runs (its cleanup), which then stops at once. */
+    volatile apr_uint32_t stopping;
 };
 
 /* One pass over the log. */
@@ -80,7 +87,7 @@ op_cache_follower *op_cache_follower_make(apr_pool_t *p, server_rec *s,
         follow_member *m = &f->members[i];
         m->target = APR_ARRAY_IDX(targets, i, op_follow_target);
         m->client = op_http_client_make(p, m->target.url, authorization,
-                                        m->target.tls);
+                                        m->target.tls, &f->stopping);
         if (writer_route && m->target.member && m->target.member->route
             && strcmp(m->target.member->route, writer_route) == 0) {
             f->writer = i;
@@ -601,12 +608,24 @@ apr_status_t op_cache_follow(int state, void *data, apr_pool_t *pool)
         return APR_SUCCESS;
     }
     if (state == AP_WATCHDOG_STATE_STOPPING) {
-        int i;
-        for (i = 0; i < f->n_members; i++) {
-            op_http_client_close(f->members[i].client);
+        apr_atomic_set32(&f->stopping, 1);
+        /* Only the thread that runs the passes may free the handles it
+         * uses; from any other, a pass may be running: it stops, and the
+         * process exits with them. */
+        if (f->has_runner
+            && apr_os_thread_equal(f->runner, apr_os_thread_current())) {
+            int i;
+            for (i = 0; i < f->n_members; i++) {
+                op_http_client_close(f->members[i].client);
+            }
         }
         return APR_SUCCESS;
     }
+    if (apr_atomic_read32(&f->stopping)) {
+        return APR_SUCCESS;
+    }
+    f->runner = apr_os_thread_current();
+    f->has_runner = 1;
     run(f, pool);
     /* Keep being called, also after a failure. */
     return APR_SUCCESS;

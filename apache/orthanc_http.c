@@ -7,6 +7,7 @@
 
 #include <httpd.h>
 #include <ap_mpm.h>
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include "orthanc_http.h"
@@ -17,6 +18,7 @@ struct op_http_client {
     const char *base;              /* without its final '/' */
     const char *authorization;
     const op_tls_settings *tls;    /* NULL: http:// */
+    volatile apr_uint32_t *abort;
     CURL *curl;                    /* opened by the first request */
     struct curl_slist *headers;
 };
@@ -51,7 +53,8 @@ const char *op_http_global_init(apr_pool_t *pool)
 
 op_http_client *op_http_client_make(apr_pool_t *p, const char *base_url,
                                     const char *authorization,
-                                    const op_tls_settings *tls)
+                                    const op_tls_settings *tls,
+                                    volatile apr_uint32_t *abort)
 {
     op_http_client *c = apr_pcalloc(p, sizeof(*c));
     apr_size_t n = strlen(base_url);
@@ -62,6 +65,7 @@ op_http_client *op_http_client_make(apr_pool_t *p, const char *base_url,
                        ? apr_pstrcat(p, "Authorization: ", authorization, NULL)
                        : NULL;
     c->tls = tls;
+    c->abort = abort;
     return c;
 }
 
@@ -109,8 +113,12 @@ static size_t receive(char *data, size_t size, size_t count, void *ctx)
 static int progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
                     curl_off_t ultotal, curl_off_t ulnow)
 {
+    const op_http_client *c = ctx;
     int state = AP_MPMQ_RUNNING;
 
+    if (apr_atomic_read32(c->abort)) {
+        return 1;
+    }
     if (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
         && state == AP_MPMQ_STOPPING) {
         return 1;
@@ -186,6 +194,9 @@ static const char *open_handle(op_http_client *c)
     }
     if (rc == CURLE_OK) {
         rc = curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, progress);
+    }
+    if (rc == CURLE_OK) {
+        rc = curl_easy_setopt(curl, CURLOPT_XFERINFODATA, c);
     }
     if (rc == CURLE_OK) {
         rc = curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, receive);

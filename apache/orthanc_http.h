@@ -39,10 +39,13 @@ typedef struct {
 
 /* A client of the Orthanc at BASE_URL (http:// or https://, with or
  * without a final '/'), sending AUTHORIZATION ("Basic ..." or NULL), with
- * TLS (NULL for http://).  Nothing is opened before the first request. */
+ * TLS (NULL for http://).  Nothing is opened before the first request.  A
+ * request in progress is abandoned as soon as *ABORT is not 0 (or the
+ * child process stops). */
 op_http_client *op_http_client_make(apr_pool_t *p, const char *base_url,
                                     const char *authorization,
-                                    const op_tls_settings *tls);
+                                    const op_tls_settings *tls,
+                                    volatile apr_uint32_t *abort);
 
 /* GET PATH ("/changes?since=3") below the base URL, answered before
  * DEADLINE; the answer's body is copied into P.  NULL on success (any
