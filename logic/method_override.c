@@ -99,16 +99,17 @@ static int is_override_piece(apr_pool_t *p, const char *start, apr_size_t len)
     return 0;
 }
 
-static int any_reading_finds_override(apr_pool_t *p, const char *query)
+/* The first reading that finds a _method in QUERY, or -1. */
+static int reading_with_override(apr_pool_t *p, const char *query)
 {
     int reading;
 
     for (reading = 0; reading < OP_QUERY_READINGS; reading++) {
         if (find_query_override(p, query, reading).count > 0) {
-            return 1;
+            return reading;
         }
     }
-    return 0;
+    return -1;
 }
 
 /* QUERY without its _method pieces (QUERY itself when no release finds a
@@ -121,7 +122,7 @@ static const char *without_override_pieces(apr_pool_t *p, const char *query)
     apr_size_t kept_length = 0;
     int removed = 0;
 
-    if (!any_reading_finds_override(p, query)) {
+    if (reading_with_override(p, query) < 0) {
         return query;
     }
     while (1) {
@@ -199,16 +200,12 @@ static const char *decide_query_override(apr_pool_t *p, const char *query,
  * the proxy forwards the method it decided on, and nothing else. */
 static const char *check_no_override_left(apr_pool_t *p, const char *query)
 {
-    int reading;
+    int reading = reading_with_override(p, query);
 
-    for (reading = 0; reading < OP_QUERY_READINGS; reading++) {
-        if (find_query_override(p, query, reading).count > 0) {
-            return apr_psprintf(p, "the query string hides a _method argument "
-                                "behind encoded characters, which %s "
-                                "decode", op_query_reading_releases(reading));
-        }
-    }
-    return NULL;
+    return reading < 0 ? NULL
+           : apr_psprintf(p, "the query string hides a _method argument "
+                          "behind encoded characters, which %s decode",
+                          op_query_reading_releases(reading));
 }
 
 const char *op_resolve_method(apr_pool_t *p, const char *method,

@@ -24,6 +24,9 @@ typedef struct {
     const char *pattern;  /* pattern.h syntax, {id} written as a star */
     op_level    level;    /* the lowest level that reaches the route */
     const char *family;   /* what the route is, for people: "server administration" */
+    const char *since;    /* the first release that has it, "Orthanc 1.12.0" or
+                             "DICOMweb 1.19"; NULL when every supported
+                             release does (Orthanc 1.10, DICOMweb 1.7) */
 } op_route;
 
 /* The first route of the table matching METHOD (HEAD counts as GET) and

@@ -20,7 +20,8 @@ import subprocess
 
 import pytest
 
-from harness import ORTHANC, ORTHANC_ROOT, free_port, orthanc_command
+from harness import ORTHANC, ORTHANC_ROOT, free_port, orthanc_command, \
+    orthanc_version
 
 SRCDIR = os.environ.get("OP_SRCDIR", os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -48,7 +49,6 @@ SAMPLES = {
 # Routes the core registers that the installed 1.10 lacks (Orthanc 1.11 to
 # 1.12: labels, count-resources, C-GET, GET flavours of the archive tools ...).
 NEWER_CORE_ROUTES = """
-GET /instances/{id}/content/{path}
 GET /patients/{id}/labels
 GET /studies/{id}/labels
 GET /series/{id}/labels
@@ -66,6 +66,12 @@ GET /tools/create-archive
 GET /tools/create-media
 GET /tools/create-media-extended
 GET /tools/labels
+"""
+
+# Routes whose template a newer Orthanc's OpenAPI writes differently
+# (1.10.1: GET /instances/{id}/content, the tree below it undocumented).
+RENAMED_CORE_ROUTES = """
+GET /instances/{id}/content/{path}
 """
 
 # The DICOMweb plugin (default roots /dicom-web/ and /wado), the web UIs.
@@ -236,11 +242,31 @@ def route_tool():
 
 def classify(tool, routes):
     """{(method, template): (level, family)} from the route tool."""
+    return {route: (level, family) for route, (level, _, family)
+            in classify_with_release(tool, routes).items()}
+
+
+def classify_with_release(tool, routes):
+    """{(method, template): (level, since, family)} from the route tool;
+    SINCE is None, or the route's first release as a string
+    ("Orthanc_1.12.0", "DICOMweb_1.19")."""
     stdin = "".join(f"{m} {concrete(p)}\n" for m, p in routes)
-    out = subprocess.run([tool], input=stdin, capture_output=True,
+    out = subprocess.run([tool, "--since"], input=stdin, capture_output=True,
                          text=True, timeout=60, check=True).stdout.splitlines()
     assert len(out) == len(routes)
-    return {route: tuple(line.split(" ", 1)) for route, line in zip(routes, out)}
+    found = {}
+    for route, line in zip(routes, out):
+        level, since, family = line.split(" ", 2)
+        found[route] = (level, None if since == "-" else since, family)
+    return found
+
+
+def orthanc_release(since):
+    """(1, 12, 0) for "Orthanc_1.12.0"; None for a plugin's release."""
+    product, _, version = since.partition("_")
+    if product != "Orthanc":
+        return None
+    return tuple(int(n) for n in version.split("."))
 
 
 @pytest.fixture(scope="module")
@@ -316,13 +342,38 @@ def test_installed_routes_have_the_specified_levels(route_tool, installed_routes
 
 
 def test_newer_core_plugin_and_ui_routes_are_known(route_tool):
-    routes = parse_routes(NEWER_CORE_ROUTES) + parse_routes(PLUGIN_AND_UI_ROUTES)
+    routes = parse_routes(NEWER_CORE_ROUTES) + parse_routes(RENAMED_CORE_ROUTES) \
+        + parse_routes(PLUGIN_AND_UI_ROUTES)
     classified = classify(route_tool, routes)
-    summary("Orthanc 1.11-1.12, DICOMweb, web UIs", classified)
+    summary("Orthanc 1.11-1.13, DICOMweb, web UIs", classified)
     wrong = [f"{m} {p}: {level}, expected {expected_level(m, p)}"
              for (m, p), (level, _) in classified.items()
              if level != expected_level(m, p)]
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_table_says_from_which_release_a_route_exists(route_tool,
+                                                          installed_routes):
+    """Every route the running Orthanc installs is in the table with a first
+    release no later than it; the newer routes it lacks are in the table
+    with a later one (run on each Orthanc of the version matrix)."""
+    routes, _ = installed_routes
+    version = orthanc_version()
+    installed = classify_with_release(route_tool, routes)
+    too_new = [f"{m} {p}: since {since}" for (m, p), (_, since, _) in
+               installed.items()
+               if since and orthanc_release(since)
+               and orthanc_release(since) > version]
+    assert not too_new, (f"routes Orthanc {version} has, said to come later:\n"
+                         + "\n".join(too_new))
+    newer = classify_with_release(route_tool, parse_routes(NEWER_CORE_ROUTES))
+    missing = [(m, p) for m, p in parse_routes(NEWER_CORE_ROUTES)
+               if (m, p) not in set(routes)]
+    too_old = [f"{m} {p}: since {newer[(m, p)][1]}" for m, p in missing
+               if newer[(m, p)][1] is None
+               or orthanc_release(newer[(m, p)][1]) <= version]
+    assert not too_old, (f"routes Orthanc {version} lacks, said to exist "
+                         f"already:\n" + "\n".join(too_old))
 
 
 def test_dangerous_routes_need_admin(route_tool, installed_routes):

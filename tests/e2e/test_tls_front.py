@@ -15,6 +15,7 @@ error bodies must survive mod_http2's own response framing.
 """
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -163,6 +164,45 @@ def retrieve_urls(answer):
     return [study["00081190"]["Value"][0] for study in answer]
 
 
+def bulk_data_uris(answer):
+    return re.findall(r'"BulkDataURI"\s*:\s*"([^"]+)"', json.dumps(answer))
+
+
+@pytest.mark.parametrize("canonical", ["Off", "On"])
+def test_dicomweb_urls_over_https_follow_use_canonical_name(
+        orthanc, make_apache, ca, workdir, canonical):
+    """Over HTTPS, QIDO's RetrieveURL and WADO-RS metadata's BulkDataURI
+    are https:// URLs under the prefix (on every DICOMweb release: 1.7
+    reads Forwarded, 1.14 and later X-Forwarded-Host); with
+    UseCanonicalName On their host is ServerName's, whatever the client
+    sent, and with Off the one the client asked for."""
+    certificate = ca.issue("localhost")
+    tls_port = free_port()
+    vhost = front_vhost(tls_port, certificate).replace(
+        "    ServerName localhost\n",
+        f"    ServerName pacs.example:{tls_port}\n"
+        f"    UseCanonicalName {canonical}\n")
+    apache = make_apache(vhost + f"OrthancProxy /orthanc/ {orthanc.url}/\n",
+                         extra_modules=FRONT_MODULES)
+    host = (f"pacs.example:{tls_port}" if canonical == "On"
+            else f"localhost:{tls_port}")
+    base = f"https://{host}/orthanc/dicom-web/studies/"
+    accept = ["Accept: application/dicom+json"]
+    reply = curl_client.request("http1.1-tls", tls_port,
+                                "/orthanc/dicom-web/studies", workdir,
+                                cacert=ca.cert, headers=accept)
+    assert reply.status == 200, reply
+    urls = retrieve_urls(reply.json())
+    assert len(urls) >= len(SAMPLES)
+    assert all(url.startswith(base) for url in urls), urls
+    path = urls[0][len(f"https://{host}"):]
+    metadata = curl_client.request("http1.1-tls", tls_port, path + "/metadata",
+                                   workdir, cacert=ca.cert, headers=accept)
+    assert metadata.status == 200, metadata
+    uris = bulk_data_uris(metadata.json())
+    assert uris and all(uri.startswith(base) for uri in uris), uris
+
+
 @pytest.mark.parametrize("transport", TLS_TRANSPORTS)
 def test_dicomweb_urls_are_https_under_the_prefix(orthanc, front, workdir,
                                                   transport):
@@ -208,13 +248,28 @@ def assert_json_error(reply, status, words):
 
 @pytest.mark.parametrize("transport", ALL_TRANSPORTS)
 def test_refusals_are_json(front, workdir, transport):
-    # Refused before its body is read: over HTTP/2 the stream may end with
-    # RST_STREAM (NO_ERROR) after the whole answer if the body was still
-    # under way (seen under ASan, whose timing differs).
-    reply = front.request(transport, "/orthanc/tools/execute-script", workdir,
-                          method="POST", extra=["--data-binary", "print(1)"],
-                          allow_reset=True)
-    assert_json_error(reply, 403, "needs OrthancProxyAccess admin")
+    # Refused before its body is read: over HTTP/2 the stream ends with
+    # RST_STREAM (NO_ERROR) after the whole answer whenever the body is still
+    # under way (RFC 9113 8.1): curl 7.88 then drops the answer it got and
+    # exits with 92 (about one run in seven, in a loop), so HTTP/2 is asked
+    # with nghttp, which shows the frames.
+    if transport in ("h2", "h2c"):
+        body = os.path.join(workdir, "script.lua")
+        with open(body, "w") as f:
+            f.write("print(1)")
+        scheme, _ = curl_client.TRANSPORTS[transport]
+        frames = curl_client.nghttp_request(
+            f"{scheme}://localhost:{front.port_for(transport)}"
+            "/orthanc/tools/execute-script", body)
+        assert frames.status == 403, frames.log[-3000:]
+        assert frames.headers["content-type"].startswith("application/json")
+        assert "needs OrthancProxyAccess admin" in frames.json_body["message"]
+        assert frames.reset in ("", "NO_ERROR"), frames.log[-3000:]
+    else:
+        reply = front.request(transport, "/orthanc/tools/execute-script",
+                              workdir, method="POST",
+                              extra=["--data-binary", "print(1)"])
+        assert_json_error(reply, 403, "needs OrthancProxyAccess admin")
     reply = front.request(transport, "/orthanc/patients/%00", workdir)
     assert reply.status == 400, reply
     assert reply.headers["content-type"].startswith("application/json")

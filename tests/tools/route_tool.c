@@ -8,6 +8,7 @@
  *                              "unknown" when the table has no route
  *                              (such a request needs admin) and "invalid"
  *                              when the path cannot be read.
+ *   route_tool --since         the same, with the first release of the route
  *   route_tool --markdown      prints the whole table as a Markdown table.
  *
  * Used by tests/e2e/test_route_coverage.py and to write docs/routes.md.
@@ -29,10 +30,29 @@
 static void usage(FILE *out)
 {
     fputs("usage: route_tool            reads 'METHOD PATH' lines, prints 'LEVEL FAMILY'\n"
+          "       route_tool --since    the same, 'LEVEL SINCE FAMILY' (SINCE: '-',\n"
+          "                             or the first release, e.g. Orthanc_1.12.0)\n"
           "       route_tool --markdown prints the route table as Markdown\n", out);
 }
 
-static int classify_lines(apr_pool_t *pool)
+/* The route's first release without spaces, "-" when every release has it. */
+static const char *since_word(apr_pool_t *p, const op_route *route)
+{
+    char *word, *c;
+
+    if (route->since == NULL) {
+        return "-";
+    }
+    word = apr_pstrdup(p, route->since);
+    for (c = word; *c; c++) {
+        if (*c == ' ') {
+            *c = '_';
+        }
+    }
+    return word;
+}
+
+static int classify_lines(apr_pool_t *pool, int with_since)
 {
     char line[LINE_MAX_LEN];
     int status = EXIT_SUCCESS;
@@ -60,10 +80,14 @@ static int classify_lines(apr_pool_t *pool)
         }
         apr_pool_create(&p, pool);
         if (op_path_parse(p, path, strlen(path), &parsed) != OP_PATH_OK) {
-            puts("invalid -");
+            puts(with_since ? "invalid - -" : "invalid -");
         }
         else if ((route = op_route_find(method, &parsed, 0)) == NULL) {
-            puts("unknown -");
+            puts(with_since ? "unknown - -" : "unknown -");
+        }
+        else if (with_since) {
+            printf("%s %s %s\n", op_level_name(route->level),
+                   since_word(p, route), route->family);
         }
         else {
             printf("%s %s\n", op_level_name(route->level), route->family);
@@ -103,7 +127,9 @@ static int same_route_other_level(apr_pool_t *p, const op_route *a,
     const char *rest_a, *rest_b;
 
     if (strcmp(a->methods, b->methods) != 0 || a->level != b->level
-        || strcmp(a->family, b->family) != 0) {
+        || strcmp(a->family, b->family) != 0
+        || (a->since == NULL) != (b->since == NULL)
+        || (a->since && strcmp(a->since, b->since) != 0)) {
         return 0;
     }
     return is_resource_level(split_first(p, a->pattern, &rest_a))
@@ -134,8 +160,8 @@ static int print_markdown(apr_pool_t *p)
     const op_route *table = op_route_table();
     const op_route *route = table;
 
-    puts("| route | methods | lowest level | what it is |");
-    puts("|---|---|---|---|");
+    puts("| route | methods | lowest level | what it is | since |");
+    puts("|---|---|---|---|---|");
     while (route->pattern) {
         const op_route *end = route + 1;
         const char *rest = "";
@@ -157,9 +183,9 @@ static int print_markdown(apr_pool_t *p)
             }
             shown = apr_pstrcat(p, "/{", firsts, "}", rest, NULL);
         }
-        printf("| `%s` | %s | %s | %s |\n", shown,
+        printf("| `%s` | %s | %s | %s | %s |\n", shown,
                methods_text(p, route->methods), op_level_name(route->level),
-               route->family);
+               route->family, route->since ? route->since : "");
         route = end;
     }
     return EXIT_SUCCESS;
@@ -170,14 +196,16 @@ int main(int argc, char **argv)
     apr_pool_t *pool;
     int status;
 
-    if (argc > 2 || (argc == 2 && strcmp(argv[1], "--markdown") != 0)) {
+    if (argc > 2 || (argc == 2 && strcmp(argv[1], "--markdown") != 0
+                     && strcmp(argv[1], "--since") != 0)) {
         usage(stderr);
         return 2;
     }
     apr_initialize();
     atexit(apr_terminate);
     apr_pool_create(&pool, NULL);
-    status = argc == 2 ? print_markdown(pool) : classify_lines(pool);
+    status = argc == 2 && strcmp(argv[1], "--markdown") == 0
+             ? print_markdown(pool) : classify_lines(pool, argc == 2);
     apr_pool_destroy(pool);
     return status;
 }
