@@ -5,6 +5,7 @@
  */
 #include <httpd.h>
 #include <http_config.h>
+#include <apr_file_io.h>
 #include <apr_fnmatch.h>
 #include <apr_strings.h>
 
@@ -157,6 +158,35 @@ static const ap_directive_t *vhost_section(const server_rec *s)
     return NULL;
 }
 
+/* The text of the file at PATH (read as root, at start-up), or why not. */
+static const char *read_whole(apr_pool_t *p, const char *directive,
+                              const char *path, const char **text,
+                              apr_size_t *length)
+{
+    apr_finfo_t info;
+    apr_file_t *file;
+    apr_status_t rv;
+    char *data;
+
+    if ((rv = apr_stat(&info, path, APR_FINFO_SIZE, p)) != APR_SUCCESS
+        || (rv = apr_file_open(&file, path, APR_FOPEN_READ, APR_OS_DEFAULT,
+                               p)) != APR_SUCCESS) {
+        return apr_psprintf(p, "%s %s cannot be read: %pm", directive, path,
+                            &rv);
+    }
+    data = apr_palloc(p, (apr_size_t)info.size + 1);
+    rv = apr_file_read_full(file, data, (apr_size_t)info.size, NULL);
+    apr_file_close(file);
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(p, "%s %s cannot be read: %pm", directive, path,
+                            &rv);
+    }
+    data[info.size] = '\0';
+    *text = data;
+    *length = (apr_size_t)info.size;
+    return NULL;
+}
+
 const char *op_backend_tls(apr_pool_t *p, server_rec *s,
                            const char *section_url, op_tls_settings *out)
 {
@@ -182,9 +212,21 @@ const char *op_backend_tls(apr_pool_t *p, server_rec *s,
     out->verify_host = (t.check_name != 0 && (t.check_cn != 0
                                               || t.check_name == 1))
                        || t.check_cn == 1;
-    out->ca_file = t.ca_file;
     out->ca_path = t.ca_path;
-    out->client_cert = t.client_cert;
     out->crl_file = t.crl_file;
-    return t.unsupported;
+    if (t.unsupported) {
+        return t.unsupported;
+    }
+    if (t.ca_file) {
+        const char *err = read_whole(p, "SSLProxyCACertificateFile", t.ca_file,
+                                     &out->ca_pem, &out->ca_pem_length);
+        if (err) {
+            return err;
+        }
+    }
+    if (t.client_cert) {
+        return read_whole(p, "SSLProxyMachineCertificateFile", t.client_cert,
+                          &out->client_pem, &out->client_pem_length);
+    }
+    return NULL;
 }

@@ -189,12 +189,17 @@ static const char *section_url(apr_pool_t *p, const op_mapping *mapping)
 
 /* What mod_ssl trusts for an https:// backend: the follower must be able
  * to trust the same (backend_tls.c). */
-static int check_backend(void *ctx, server_rec *s,
+typedef struct {
+    apr_pool_t *p;
+    int failures;
+} check_context;
+
+static int check_backend(void *data, server_rec *s,
                          const op_cache_section *section,
                          const op_mapping *mapping)
 {
-    int *failures = ctx;
-    apr_pool_t *p = s->process->pconf;
+    check_context *ctx = data;
+    apr_pool_t *p = ctx->p;
     const char *err = NULL;
 
     if (mapping->backend.kind == OP_BACKEND_HTTPS
@@ -209,7 +214,7 @@ static int check_backend(void *ctx, server_rec *s,
                                section->defined_at, mapping->prefix.prefix,
                                mapping->backend.url, mapping->defined_at,
                                err));
-        (*failures)++;
+        ctx->failures++;
     }
     return 0;
 }
@@ -252,6 +257,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                         server_rec *main_server)
 {
     apr_array_header_t *found;
+    check_context checks;
     server_rec *s;
     int failures;
 
@@ -275,7 +281,10 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             failures++;
         }
     }
-    visit_cached_mappings(ptemp, main_server, check_backend, &failures);
+    checks.p = ptemp;
+    checks.failures = 0;
+    visit_cached_mappings(ptemp, main_server, check_backend, &checks);
+    failures += checks.failures;
     return failures ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 

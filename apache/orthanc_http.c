@@ -126,16 +126,29 @@ static int progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
     return 0;
 }
 
+static CURLcode set_blob(CURL *curl, CURLoption option, const char *data,
+                         apr_size_t length)
+{
+    struct curl_blob blob;
+
+    blob.data = (void *)data;
+    blob.len = length;
+    blob.flags = CURL_BLOB_COPY;
+    return curl_easy_setopt(curl, option, &blob);
+}
+
 static CURLcode set_tls(CURL *curl, const op_tls_settings *tls)
 {
     CURLcode rc = CURLE_OK;
 
     /* mod_ssl trusts only the CAs it is given, never a system store. */
-    if (rc == CURLE_OK) {
-        rc = curl_easy_setopt(curl, CURLOPT_CAINFO, tls->ca_file);
-    }
+    rc = curl_easy_setopt(curl, CURLOPT_CAINFO, NULL);
     if (rc == CURLE_OK) {
         rc = curl_easy_setopt(curl, CURLOPT_CAPATH, tls->ca_path);
+    }
+    if (rc == CURLE_OK && tls->ca_pem) {
+        rc = set_blob(curl, CURLOPT_CAINFO_BLOB, tls->ca_pem,
+                      tls->ca_pem_length);
     }
     if (rc == CURLE_OK) {
         rc = curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER,
@@ -145,10 +158,19 @@ static CURLcode set_tls(CURL *curl, const op_tls_settings *tls)
         rc = curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST,
                               tls->verify_host ? 2L : 0L);
     }
-    if (rc == CURLE_OK && tls->client_cert) {
-        rc = curl_easy_setopt(curl, CURLOPT_SSLCERT, tls->client_cert);
+    if (rc == CURLE_OK && tls->client_pem) {
+        /* One PEM text holds the certificate and its key. */
+        rc = set_blob(curl, CURLOPT_SSLCERT_BLOB, tls->client_pem,
+                      tls->client_pem_length);
         if (rc == CURLE_OK) {
             rc = curl_easy_setopt(curl, CURLOPT_SSLCERTTYPE, "PEM");
+        }
+        if (rc == CURLE_OK) {
+            rc = set_blob(curl, CURLOPT_SSLKEY_BLOB, tls->client_pem,
+                          tls->client_pem_length);
+        }
+        if (rc == CURLE_OK) {
+            rc = curl_easy_setopt(curl, CURLOPT_SSLKEYTYPE, "PEM");
         }
     }
     if (rc == CURLE_OK && tls->crl_file) {

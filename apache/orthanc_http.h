@@ -22,10 +22,14 @@
 typedef struct {
     int verify_peer;           /* SSLProxyVerify require (or optional) */
     int verify_host;           /* SSLProxyCheckPeerName (on by default) */
-    const char *ca_file;       /* SSLProxyCACertificateFile, or NULL */
+    /* Files are read when Apache starts, as root, as mod_ssl reads them:
+     * the children (and the follower) may not be able to read them. */
+    const char *ca_pem;        /* SSLProxyCACertificateFile's text, or NULL */
+    apr_size_t ca_pem_length;
     const char *ca_path;       /* SSLProxyCACertificatePath, or NULL */
-    const char *client_cert;   /* SSLProxyMachineCertificateFile: PEM
+    const char *client_pem;    /* SSLProxyMachineCertificateFile's text: PEM
                                 * certificate(s) and key, or NULL */
+    apr_size_t client_pem_length;
     const char *crl_file;      /* SSLProxyCARevocationFile, or NULL */
 } op_tls_settings;
 
