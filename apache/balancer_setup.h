@@ -22,8 +22,15 @@ const char *op_setup_balancer(apr_pool_t *p, const op_mapping *mapping,
 /* The member of MAPPING's balancer that served R (BALANCER_WORKER_NAME)
  * dropped it before answering: it is put in error, as mod_proxy does with
  * a member it cannot connect to, so that the balancer leaves it out until
- * its retry time passes or its health check passes. */
+ * its retry time passes or its health check passes.  Not the writer
+ * (writer=): writes and jobs never fail over, and would all be refused
+ * meanwhile. */
 void op_member_dropped_request(request_rec *r, const op_mapping *mapping);
+
+/* Before a request of MAPPING (a balancer with writer=) is routed: the
+ * balancer's sticky session is the module's again if balancer-manager
+ * changed it at run time (logged). */
+void op_keep_sticky_session(request_rec *r, const op_mapping *mapping);
 
 /* A member of a balancer, as the cache's change follower sees it. */
 typedef struct {

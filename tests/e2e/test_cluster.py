@@ -22,6 +22,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -239,6 +240,193 @@ def test_dicomweb_urls_name_the_public_prefix_whichever_member_answers(apache):
     served = {route for _, _, path, _, route in routes(apache)
               if "/dicom-web/studies" in path}
     assert served == {"reader1", "reader2"}
+
+
+def balancer_sticky(apache_url):
+    """The sticky session balancer-manager shows for balancer://pacs:
+    (cookie name, URL name)."""
+    import html
+    page = requests.get(apache_url + "/balancer-manager", timeout=10).text
+    row = re.search(r"balancer://pacs</a>.*?<th>Active</th></tr>\s*<tr>"
+                    r"<td>[^<]*</td>\s*<td>([^<]*)</td>", page, re.S)
+    first = html.unescape(row.group(1)).strip()
+    cookie, _, url_name = first.partition("|")
+    return cookie.strip(), url_name.strip() or cookie.strip()
+
+
+def path_param_route(url, name):
+    """The route httpd 2.4.54 to 2.4.61 read from the URL (their
+    get_path_param, with the query appended to the URL): the text after
+    NAME and '=' up to ';', '?' or '&', or None."""
+    at = url.find(name)
+    while at >= 0:
+        rest = url[at + len(name):]
+        if rest.startswith("=") and len(rest) > 1:
+            return re.split(r"[;?&]", rest[1:])[0]
+        at = url.find(name, at + 1)
+    return None
+
+
+def test_no_url_can_carry_the_writer_route(the_cluster, apache):
+    """On httpd 2.4.54 to 2.4.61 the balancer reads a sticky route from the
+    URL before the cookie, and appends the raw query to that URL: with a
+    URL name of "ORTHANC_PROXY_ROUTE;" a client could send a write to a
+    reader (POST /orthanc/instances?ORTHANC_PROXY_ROUTE;=x.reader1).  The
+    module's URL name holds a space, which no request URL carries.  (This
+    httpd, 2.4.71, reads the route without the query: the POST below goes
+    to the writer either way.)"""
+    cookie, url_name = balancer_sticky(apache.url)
+    assert cookie == "ORTHANC_PROXY_ROUTE"
+    assert " " in url_name, url_name
+    attack = "?ORTHANC_PROXY_ROUTE;=x.reader1"
+    as_2458_reads = f"balancer://pacs/instances{attack}"
+    assert path_param_route(as_2458_reads, url_name) is None
+    before = len(routes(apache))
+    r = requests.post(apache.url + "/orthanc/instances" + attack,
+                      data=unique_instance(), timeout=30)
+    assert r.status_code == 200, r.text
+    time.sleep(0.3)
+    assert [route for _, method, _, _, route in routes(apache)[before:]
+            if method == "POST"] == ["writer"]
+
+
+def test_balancer_manager_cannot_unpin_the_writer(the_cluster,
+                                                  make_module_apache):
+    """balancer-manager can change a balancer's sticky session and
+    failover at run time: the module sets them back before it routes, and
+    says so, so that writes still reach the writer."""
+    front = make_module_apache(apache_body(the_cluster),
+                               name="manager-front",
+                               extra_modules=cluster.CLUSTER_MODULES)
+    nonce, _ = cluster.manager_members(front.url)
+    r = requests.post(front.url + "/balancer-manager", data={
+        "b": "pacs", "nonce": nonce, "b_ss": "JSESSIONID", "b_sforce": "0"},
+        headers={"Referer": front.url + "/balancer-manager"}, timeout=10)
+    r.raise_for_status()
+    assert balancer_sticky(front.url)[0] == "JSESSIONID"
+    before = len(routes(front))
+    for _ in range(4):
+        r = requests.post(front.url + "/orthanc/instances",
+                          data=unique_instance(), timeout=30)
+        assert r.status_code == 200, r.text
+    time.sleep(0.3)
+    served = [route for _, method, _, _, route in routes(front)[before:]
+              if method == "POST"]
+    print(f"\nuploads after balancer-manager changed the sticky session: "
+          f"{served}")
+    assert served == ["writer"] * 4
+    assert "was changed at run time, probably in balancer-manager" \
+        in front.error_log()
+    assert balancer_sticky(front.url)[0] == "ORTHANC_PROXY_ROUTE"
+
+
+class DroppingRelay:
+    """A TCP relay to TARGET_PORT on 127.0.0.1 that closes, once it is
+    armed, the first connection whose data starts with PREFIX, without
+    forwarding it: a member that drops a request before answering."""
+
+    def __init__(self, target_port, prefix):
+        import socket
+        self.target_port = target_port
+        self.prefix = prefix
+        self.armed = threading.Event()
+        self.dropped = 0
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.stopping = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def _matches(self, data):
+        """METHOD /PATH... (a member URL with a final '/' doubles it)."""
+        method, _, rest = data.partition(b" ")
+        return (method + b" /" + rest.lstrip(b"/")).startswith(self.prefix)
+
+    def _accept(self):
+        import socket
+        while not self.stopping:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1",
+                                                     self.target_port))
+            except OSError:
+                client.close()
+                continue
+            threading.Thread(target=self._pump, args=(client, upstream, True),
+                             daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False),
+                             daemon=True).start()
+
+    def _pump(self, source, sink, from_client):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if from_client and self.armed.is_set() \
+                        and self._matches(data):
+                    self.armed.clear()
+                    self.dropped += 1
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def stop(self):
+        self.stopping = True
+        self.listener.close()
+
+
+def test_a_get_the_writer_drops_does_not_stop_the_writes(the_cluster,
+                                                         make_module_apache):
+    """The writer drops a GET before answering (a relay in front of it
+    closes the connection): the module asks the balancer again, and does
+    not put the writer in error, which would refuse every write and job
+    for the whole health-check interval (10 s here)."""
+    relay = DroppingRelay(the_cluster.writer.http_port, b"GET /jobs/")
+    try:
+        section = the_cluster.balancer_section(hcinterval=10).replace(
+            the_cluster.writer.url + "/", relay.url + "/")
+        body = apache_body(the_cluster).replace(
+            the_cluster.balancer_section(), section)
+        front = make_module_apache(body, name="relay-front",
+                                   extra_modules=cluster.CLUSTER_MODULES)
+        # A job lives on the writer: GET /jobs/{id} is pinned to it.
+        r = requests.post(front.url + "/orthanc/instances",
+                          data=unique_instance(), timeout=30)
+        study = r.json()["ParentStudy"]
+        r = requests.post(f"{front.url}/orthanc/studies/{study}/archive",
+                          json={"Asynchronous": True}, timeout=60)
+        job = f"{front.url}/orthanc/jobs/{r.json()['ID']}"
+        # Pooled connections to the writer: the next GET reuses one.
+        assert requests.get(job, timeout=30).ok
+        relay.armed.set()
+        r = requests.get(job, timeout=30)
+        assert relay.dropped == 1
+        assert r.status_code == 200, (r.status_code, r.text)
+        upload = requests.post(front.url + "/orthanc/instances",
+                               data=unique_instance(), timeout=30)
+        print(f"\nthe writer dropped GET /jobs: asked again, {r.status_code};"
+              f" an upload right after: {upload.status_code}")
+        assert upload.status_code == 200, upload.text
+        assert "dropped the request before answering; asking the balancer " \
+            "again" in front.error_log()
+    finally:
+        relay.stop()
 
 
 # ---------------------------------------------------------- job affinity
