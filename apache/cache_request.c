@@ -24,8 +24,10 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <util_filter.h>
+#include <apr_optional_hooks.h>
 #include <apr_strings.h>
 
+#include "mod_proxy.h"
 #include "logic/cache_key.h"
 #include "logic/cache_policy.h"
 #include "cache_config.h"
@@ -145,7 +147,16 @@ static apr_status_t add_validators(ap_filter_t *f, apr_bucket_brigade *bb)
 
     if (r->status == HTTP_OK) {
         const char *const *name;
-        apr_table_setn(r->headers_out, "ETag", cache->etag);
+        const char *theirs = apr_table_get(r->headers_out, "ETag");
+        /* Orthanc's own validator (revision and MD5 of metadata and
+         * attachments, >= 1.9.2) stays: Orthanc parses If-None-Match and
+         * If-Match there, and answers 400 to any other value. */
+        if (theirs) {
+            cache->etag = theirs;
+        }
+        else {
+            apr_table_setn(r->headers_out, "ETag", cache->etag);
+        }
         apr_table_setn(r->headers_out, "Cache-Control",
                        apr_psprintf(r->pool, "s-maxage=%" APR_INT64_T_FMT
                                     ", proxy-revalidate", cache->max_age));
@@ -274,8 +285,37 @@ static int prepare_cache(request_rec *r)
     return DECLINED;
 }
 
+/* On the copy of the headers mod_proxy sends: the module's own entity
+ * tags (a browser's revalidation, or mod_cache's of a stored answer) mean
+ * nothing to Orthanc, which answers 400 to them where it reads these
+ * headers (metadata and attachments). */
+static int strip_own_validators(request_rec *r)
+{
+    static const char *const CONDITIONAL[] = { "If-None-Match", "If-Match",
+                                               NULL };
+    const char *const *name;
+
+    if (op_request_get(r) == NULL) {
+        return DECLINED;
+    }
+    for (name = CONDITIONAL; *name; name++) {
+        const char *value = apr_table_get(r->headers_in, *name), *kept;
+        if (value && (kept = op_without_own_etags(r->pool, value)) != value) {
+            if (kept) {
+                apr_table_setn(r->headers_in, *name, kept);
+            }
+            else {
+                apr_table_unset(r->headers_in, *name);
+            }
+        }
+    }
+    return OK;
+}
+
 void op_register_cache_request(void)
 {
+    APR_OPTIONAL_HOOK(proxy, fixups, strip_own_validators, NULL, NULL,
+                      APR_HOOK_MIDDLE);
     /* After forwarding.c's fixup (APR_HOOK_REALLY_LAST), which takes the
      * access decision and finds the public host. */
     ap_hook_fixups(prepare_cache, NULL, NULL, APR_HOOK_REALLY_LAST + 1);

@@ -135,3 +135,66 @@ const char *op_token_text(apr_pool_t *p, const unsigned char random[8])
                         random[1], random[2], random[3], random[4], random[5],
                         random[6], random[7]);
 }
+
+/* The module's entity tags: "op-" and 16 hexadecimal digits. */
+static int is_own_etag(const char *tag, apr_size_t n)
+{
+    apr_size_t i;
+
+    if (n >= 2 && tag[0] == 'W' && tag[1] == '/') {
+        tag += 2;
+        n -= 2;
+    }
+    if (n != 1 + 3 + 16 + 1 || strncmp(tag, "\"op-", 4) != 0
+        || tag[n - 1] != '"') {
+        return 0;
+    }
+    for (i = 4; i < n - 1; i++) {
+        if (!((tag[i] >= '0' && tag[i] <= '9')
+              || (tag[i] >= 'a' && tag[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+const char *op_without_own_etags(apr_pool_t *p, const char *value)
+{
+    const char *s = value, *kept = NULL;
+    int dropped = 0;
+
+    for (;;) {
+        const char *start, *close;
+
+        while (*s == ' ' || *s == '\t') {
+            s++;
+        }
+        start = s;
+        if (s[0] == 'W' && s[1] == '/') {
+            s += 2;
+        }
+        if (*s != '"' || (close = strchr(s + 1, '"')) == NULL) {
+            /* Not a list of entity tags ("*", or malformed). */
+            return value;
+        }
+        s = close + 1;
+        if (is_own_etag(start, (apr_size_t)(s - start))) {
+            dropped = 1;
+        }
+        else {
+            const char *tag = apr_pstrmemdup(p, start, s - start);
+            kept = kept ? apr_pstrcat(p, kept, ", ", tag, NULL) : tag;
+        }
+        while (*s == ' ' || *s == '\t') {
+            s++;
+        }
+        if (*s == '\0') {
+            break;
+        }
+        if (*s != ',') {
+            return value;
+        }
+        s++;
+    }
+    return dropped ? kept : value;
+}

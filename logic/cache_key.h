@@ -64,4 +64,11 @@ const char *op_cache_etag(apr_pool_t *p, const char *key);
 /* A fresh token as text (16 hexadecimal digits) from 8 random bytes. */
 const char *op_token_text(apr_pool_t *p, const unsigned char random[8]);
 
+/* VALUE, a list of entity tags (If-None-Match, If-Match), without the
+ * module's own (op_cache_etag's, strong or weak): Orthanc parses these
+ * headers on metadata and attachments and answers 400 to a tag that is not
+ * its own.  VALUE itself when it has none of them or cannot be read as a
+ * list of entity tags ("*" included); NULL when nothing is left. */
+const char *op_without_own_etags(apr_pool_t *p, const char *value);
+
 #endif

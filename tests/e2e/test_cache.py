@@ -444,6 +444,54 @@ def test_an_attachment_change_is_visible(orthanc, series, apache):
             listing: lambda r: "sample" not in r.json()}, time.monotonic())
 
 
+def test_orthancs_own_validators_keep_working(orthanc, make_apache, workdir):
+    """Orthanc (>= 1.9.2) sends its own ETag (revision and MD5) on metadata
+    and attachments and parses If-None-Match and If-Match there, answering
+    400 to a tag that is not its own: the cached answer keeps Orthanc's tag,
+    so a browser's revalidation, mod_cache's own once s-maxage passed, and
+    a conditional write through the proxy all work; a tag of the module's
+    never reaches Orthanc."""
+    apache = cached_apache(make_apache, orthanc, workdir,
+                           location="OrthancProxyCacheMaxAge 1")
+    _, answers = own_instance(orthanc, "VALIDATORS", slices=1)
+    instance = answers[0]["ID"]
+    for part, data in (("metadata/Sample", "v1"),
+                       ("attachments/sample", "a1")):
+        assert requests.put(f"{orthanc.url}/instances/{instance}/{part}",
+                            data=data).ok
+    metadata = f"{apache.url}/orthanc/instances/{instance}/metadata/Sample"
+    attachment = f"{apache.url}/orthanc/instances/{instance}/attachments/" \
+                 f"sample/data"
+    with requests.Session() as session:
+        for url in (metadata, attachment):
+            warm(session, [url])
+            theirs = requests.get(url.replace(f"{apache.url}/orthanc",
+                                              orthanc.url)).headers["ETag"]
+            cached = session.get(url)
+            assert x_cache(cached) == "HIT"
+            assert cached.headers["ETag"] == theirs, (url, cached.headers)
+            # A browser revalidates: 304 from the cache.
+            r = session.get(url, headers={"If-None-Match": theirs})
+            assert r.status_code == 304, (url, r.status_code, r.text)
+            # A tag of the module's (an older release gave them out).
+            r = session.get(url, headers={"If-None-Match":
+                                          '"op-0123456789abcdef"'})
+            assert r.status_code == 200, (url, r.status_code, r.text)
+        theirs = session.get(metadata).headers["ETag"]
+        # A conditional write through the proxy.
+        r = session.put(metadata, data="v2", headers={"If-Match": theirs})
+        assert r.status_code == 200, r.text
+        # Revalidating with the old tag gets the new value.
+        r = session.get(metadata, headers={"If-None-Match": theirs})
+        assert (r.status_code, r.text) == (200, "v2"), r.text
+        # mod_cache revalidates with Orthanc once s-maxage (1 s) passed.
+        warm(session, [metadata])
+        time.sleep(2)
+        r = session.get(metadata)
+        assert (r.status_code, r.text) == (200, "v2"), (r.status_code, r.text)
+        assert r.headers["ETag"] != theirs
+
+
 def test_a_label_change_is_visible(orthanc, series, apache):
     _, answers = series
     instance = answers[2]["ID"]
