@@ -46,7 +46,7 @@ typedef struct op_cache_backend {
 const char *op_cache_generations_create(apr_pool_t *pconf, apr_pool_t *ptemp,
                                         apr_array_header_t *backends);
 
-/* The tokens an answer of ROUTE depends on, "EPOCH.G.S"; NULL when the
+/* The counters an answer of ROUTE depends on, "EPOCH.G.S"; NULL when the
  * cache must be bypassed, and *WHY says why: the follower has not
  * completed a pass within the maximum delay, or the answer shows labels
  * and that Orthanc has them. */

@@ -7,10 +7,10 @@
  * decision: every request is judged before anything answers it.
  *
  * A fixup that runs after the access decision classifies the request
- * (logic/cache_policy.c) and reads the generation tokens of its scope
+ * (logic/cache_policy.c) and reads the generation counters of its scope
  * before mod_cache or mod_proxy do anything: an answer Orthanc gives later
- * is stored under tokens read before it was asked for, so a change that
- * happens meanwhile renews them and the answer is never reached again.
+ * is stored under values read before it was asked for, so a change that
+ * happens meanwhile increments them and the answer is never reached again.
  *
  * Answers mod_cache may store get an entity tag from their key and a
  * freshness for mod_cache (s-maxage) on the way in; on the way out to the

@@ -1,5 +1,5 @@
 /*
- * cache_key.c - cache keys, entity tags and token names (see cache_key.h).
+ * cache_key.c - cache keys and entity tags (see cache_key.h).
  */
 #include "cache_key.h"
 
@@ -41,22 +41,6 @@ static const char *spread(apr_pool_t *p, const char *rest)
     first[0] = op_spread_byte(rest);
     first[1] = '\0';
     return apr_pstrcat(p, first, rest, NULL);
-}
-
-const char *op_token_name(apr_pool_t *p, char kind, const char *tag,
-                          const char *id)
-{
-    char letter[2];
-    letter[0] = kind;
-    letter[1] = '\0';
-    return spread(p, apr_pstrcat(p, letter, tag, id ? ":" : "", id, NULL));
-}
-
-const char *op_backend_tag(apr_pool_t *p, const char *backend_url)
-{
-    apr_uint64_t hash = op_hash64(OP_HASH64_INIT, backend_url,
-                                  strlen(backend_url));
-    return apr_psprintf(p, "%08x", (unsigned)(hash >> 32));
 }
 
 /* Whether C may stand as it is in a key part. */

@@ -89,20 +89,6 @@ START_TEST(first_bytes_spread_over_subcaches)
 }
 END_TEST
 
-START_TEST(token_names_and_tags)
-{
-    const char *tag = op_backend_tag(test_pool, "http://127.0.0.1:8042/");
-    const char *name = op_token_name(test_pool, 'i', tag, "abc");
-
-    ck_assert_int_eq(strlen(tag), 8);
-    ck_assert_str_ne(tag, op_backend_tag(test_pool, "http://127.0.0.1:8043/"));
-    ck_assert_str_eq(name + 1, apr_pstrcat(test_pool, "i", tag, ":abc", NULL));
-    ck_assert_int_eq(name[0], op_spread_byte(name + 1));
-    ck_assert_str_eq(op_token_name(test_pool, 'G', tag, NULL) + 1,
-                     apr_pstrcat(test_pool, "G", tag, NULL));
-}
-END_TEST
-
 START_TEST(etags_and_tokens)
 {
     static const unsigned char RANDOM[8] = { 0, 1, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff };
@@ -152,7 +138,6 @@ Suite *cache_key_suite(void)
     tcase_add_test(tc, keys_hold_what_answers_depend_on);
     tcase_add_test(tc, parts_cannot_run_into_each_other);
     tcase_add_test(tc, first_bytes_spread_over_subcaches);
-    tcase_add_test(tc, token_names_and_tags);
     tcase_add_test(tc, etags_and_tokens);
     tcase_add_test(tc, own_etags_are_taken_out_of_conditional_headers);
     suite_add_tcase(s, tc);
