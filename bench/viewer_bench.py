@@ -56,7 +56,8 @@ import harness         # noqa: E402
 import ct_series       # noqa: E402
 from measure import cpu_seconds  # noqa: E402
 
-CACHE_MODULES = ["cache", "cache_disk", "cache_socache", "socache_shmcb"]
+CACHE_MODULES = ["cache", "cache_disk", "cache_socache", "socache_shmcb",
+                 "slotmem_shm"]
 # Every client of the benchmark sends these (Orthanc and the cache key
 # negotiate on them), like a browser's fetch().
 HEADERS = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
