@@ -62,6 +62,10 @@ int main(void)
     srunner_add_suite(runner, audit_suite());
     srunner_add_suite(runner, generation_table_suite());
     srunner_add_suite(runner, change_cursor_suite());
+    srunner_add_suite(runner, json_write_suite());
+    srunner_add_suite(runner, study_rules_suite());
+    srunner_add_suite(runner, study_refs_suite());
+    srunner_add_suite(runner, study_query_suite());
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);

@@ -40,5 +40,9 @@ Suite *orthanc_changes_suite(void);
 Suite *audit_suite(void);
 Suite *generation_table_suite(void);
 Suite *change_cursor_suite(void);
+Suite *json_write_suite(void);
+Suite *study_rules_suite(void);
+Suite *study_refs_suite(void);
+Suite *study_query_suite(void);
 
 #endif
