@@ -51,6 +51,18 @@ const char *op_cmd_cache(cmd_parms *cmd, void *dconf, int on)
     return NULL;
 }
 
+void op_cache_follow_section(cmd_parms *cmd, const op_dir_conf *conf)
+{
+    op_cache_section *section = apr_array_push(server_cache(cmd)->sections);
+    section->server = cmd->server;
+    section->section = conf;
+    section->path = cmd->path;
+    section->defined_at = apr_psprintf(cmd->pool, "%s:%d",
+                                       cmd->directive->filename,
+                                       cmd->directive->line_num);
+    section->follow_only = 1;
+}
+
 static const char *parse_seconds(cmd_parms *cmd, const char *text,
                                  apr_int64_t *out)
 {

@@ -76,5 +76,9 @@ void *op_merge_dir_conf(apr_pool_t *p, void *base_conf, void *add_conf)
                             ? add->audit_window[0] : base->audit_window[0];
     conf->audit_window[1] = add->audit_window[1] != -1
                             ? add->audit_window[1] : base->audit_window[1];
+    /* Study rules add up, as the route rules do. */
+    conf->studies = base->studies == NULL ? add->studies
+                    : add->studies == NULL ? base->studies
+                    : apr_array_append(p, base->studies, add->studies);
     return conf;
 }

@@ -21,6 +21,7 @@ struct op_http_client {
     volatile apr_uint32_t *abort;
     CURL *curl;                    /* opened by the first request */
     struct curl_slist *headers;
+    struct curl_slist *post_headers;   /* the same, with a Content-Type */
 };
 
 /* The body being received. */
@@ -78,6 +79,10 @@ void op_http_client_close(op_http_client *c)
     if (c->headers) {
         curl_slist_free_all(c->headers);
         c->headers = NULL;
+    }
+    if (c->post_headers) {
+        curl_slist_free_all(c->post_headers);
+        c->post_headers = NULL;
     }
 }
 
@@ -192,8 +197,19 @@ static const char *open_handle(op_http_client *c)
     if (c->headers && c->authorization) {
         c->headers = curl_slist_append(c->headers, c->authorization);
     }
-    if (c->headers == NULL) {
+    c->post_headers = curl_slist_append(NULL, "Accept: application/json");
+    if (c->post_headers && c->authorization) {
+        c->post_headers = curl_slist_append(c->post_headers, c->authorization);
+    }
+    if (c->post_headers) {
+        c->post_headers = curl_slist_append(c->post_headers,
+                                            "Content-Type: application/json");
+    }
+    if (c->headers == NULL || c->post_headers == NULL) {
         curl_easy_cleanup(curl);
+        curl_slist_free_all(c->headers);
+        curl_slist_free_all(c->post_headers);
+        c->headers = c->post_headers = NULL;
         return "libcurl could not allocate the request headers";
     }
     /* Threads: no signal for timeouts.  Only http and https, no
@@ -233,19 +249,22 @@ static const char *open_handle(op_http_client *c)
     if (rc != CURLE_OK) {
         curl_easy_cleanup(curl);
         curl_slist_free_all(c->headers);
-        c->headers = NULL;
+        curl_slist_free_all(c->post_headers);
+        c->headers = c->post_headers = NULL;
         return curl_easy_strerror(rc);
     }
     c->curl = curl;
     return NULL;
 }
 
-const char *op_http_get(op_http_client *c, apr_pool_t *p, const char *path,
-                        apr_time_t deadline, op_http_answer *out)
+/* METHOD (GET, or POST with BODY) PATH, answered before DEADLINE. */
+static const char *perform(op_http_client *c, apr_pool_t *p, const char *path,
+                           const char *body, apr_size_t length,
+                           apr_time_t deadline, op_http_answer *out)
 {
     char error[CURL_ERROR_SIZE];
     apr_interval_time_t left = deadline - apr_time_now();
-    body_buffer body;
+    body_buffer received;
     const char *err;
     CURLcode rc;
     long timeout_ms;
@@ -256,14 +275,31 @@ const char *op_http_get(op_http_client *c, apr_pool_t *p, const char *path,
     if (c->curl == NULL && (err = open_handle(c)) != NULL) {
         return err;
     }
-    memset(&body, 0, sizeof(body));
-    body.p = p;
+    memset(&received, 0, sizeof(received));
+    received.p = p;
     error[0] = '\0';
     timeout_ms = (long)apr_time_as_msec(left);
     rc = curl_easy_setopt(c->curl, CURLOPT_URL,
                           apr_pstrcat(p, c->base, path, NULL));
+    if (rc == CURLE_OK && body) {
+        rc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                              (curl_off_t)length);
+        if (rc == CURLE_OK) {
+            rc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+        }
+        if (rc == CURLE_OK) {
+            rc = curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER,
+                                  c->post_headers);
+        }
+    }
+    else if (rc == CURLE_OK) {
+        rc = curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+        if (rc == CURLE_OK) {
+            rc = curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+        }
+    }
     if (rc == CURLE_OK) {
-        rc = curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &body);
+        rc = curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &received);
     }
     if (rc == CURLE_OK) {
         rc = curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, error);
@@ -277,10 +313,14 @@ const char *op_http_get(op_http_client *c, apr_pool_t *p, const char *path,
     if (rc == CURLE_OK) {
         rc = curl_easy_perform(c->curl);
     }
-    /* The buffer lives on this stack frame only. */
+    /* The buffers live on this stack frame, the body in the caller's. */
     curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, NULL);
-    if (body.too_large) {
+    if (body) {
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
+        curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+    }
+    if (received.too_large) {
         return "the answer is larger than 16 MiB";
     }
     if (rc != CURLE_OK) {
@@ -289,11 +329,24 @@ const char *op_http_get(op_http_client *c, apr_pool_t *p, const char *path,
                             error[0] ? ": " : "", error);
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &out->status);
-    if (body.data == NULL) {
-        body.data = apr_pcalloc(p, 1);
+    if (received.data == NULL) {
+        received.data = apr_pcalloc(p, 1);
     }
-    body.data[body.used] = '\0';
-    out->body = body.data;
-    out->length = body.used;
+    received.data[received.used] = '\0';
+    out->body = received.data;
+    out->length = received.used;
     return NULL;
+}
+
+const char *op_http_get(op_http_client *c, apr_pool_t *p, const char *path,
+                        apr_time_t deadline, op_http_answer *out)
+{
+    return perform(c, p, path, NULL, 0, deadline, out);
+}
+
+const char *op_http_post(op_http_client *c, apr_pool_t *p, const char *path,
+                         const char *body, apr_size_t length,
+                         apr_time_t deadline, op_http_answer *out)
+{
+    return perform(c, p, path, body, length, deadline, out);
 }

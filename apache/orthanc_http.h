@@ -58,6 +58,13 @@ const char *op_http_get(op_http_client *client, apr_pool_t *p,
                         const char *path, apr_time_t deadline,
                         op_http_answer *out);
 
+/* POST BODY (LENGTH bytes of JSON) to PATH, as op_http_get does: used by
+ * OrthancProxyStudies to search (/tools/find, /tools/lookup). */
+const char *op_http_post(op_http_client *client, apr_pool_t *p,
+                         const char *path, const char *body,
+                         apr_size_t length, apr_time_t deadline,
+                         op_http_answer *out);
+
 /* Closes the client's connection and frees libcurl's handle (in the
  * thread that used it). */
 void op_http_client_close(op_http_client *client);

@@ -42,6 +42,10 @@ typedef struct {
      * Apache starts (cache_setup.c); NULL when the cache does not follow
      * this backend. */
     struct op_cache_backend *cache_backend;
+    /* OrthancProxyStudies: how the module asks this mapping's Orthanc
+     * about studies, set when Apache starts (apache/studies/); NULL when
+     * no section restricts studies. */
+    struct op_studies_backend *studies_backend;
 } op_mapping;
 
 /* The cache's settings and state of one server (apache/cache_config.h). */
@@ -77,6 +81,9 @@ typedef struct {
     int audit;                     /* OrthancProxyAudit: -1 unset, 0, 1 */
     int audit_window[2];           /* OrthancProxyAuditWindow: quiet,
                                     * longest (seconds); -1 unset */
+    /* OrthancProxyStudies lines (struct op_studies_line *), enclosing
+     * sections' first; NULL when none applies (apache/studies/). */
+    apr_array_header_t *studies;
 } op_dir_conf;
 
 typedef enum {
@@ -110,6 +117,15 @@ typedef struct {
     struct op_cache_request *cache;
     /* Set when the audit trail records the request (audit_request.c). */
     struct op_audit_request *audit;
+    /* The highest level a Require orthanc-access line granted once the
+     * user was known (authz_provider.c); OP_LEVEL_UNSET when none did. */
+    op_level authz_granted;
+    /* Set when OrthancProxyStudies restricts the request
+     * (apache/studies/studies_request.c). */
+    struct op_studies_request *studies;
+    /* The study scope an answer was made for, when the answer depends on
+     * it (a list, a search): part of its cache key; NULL otherwise. */
+    const char *studies_key;
 } op_request;
 
 op_server_conf *op_server_conf_get(const server_rec *s);
