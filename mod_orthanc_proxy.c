@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_orthanc_proxy.c - branch Orthanc's REST API into Apache under a prefix.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * httpd_check.c - refuse to build for, or start in, an httpd older than
  * 2.4.54 (logic/httpd_version.h says why: CVE-2022-31813).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * httpd_check.h - refuse to start in an httpd older than the module needs.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * status_page.c - SetHandler orthanc-proxy-status.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * status_report.h - the status page (SetHandler orthanc-proxy-status) as
  * HTML for people and JSON for programs, from a copy of the counters.

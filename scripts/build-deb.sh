@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Builds the Debian package libapache2-mod-orthanc-proxy from a copy of this
 # repository, then checks it with lintian.  The source tree is left as it was.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Real Apache and real Orthanc processes on loopback, for the end-to-end tests.
 
 Every process is started on free 127.0.0.1 ports with a configuration the

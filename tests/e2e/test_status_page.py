@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """SetHandler orthanc-proxy-status: every mapping with its backend and
 counters, added to by every Apache child in shared memory.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Debian package, installed the way an administrator installs it.
 
 The .deb that scripts/build-deb.sh built is installed with apt-get into a

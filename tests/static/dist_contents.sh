@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The release tarball holds every file git tracks, but the ones kept out on
 # purpose (the Debian packaging and its test, CI and git's own files): a
 # file missing from EXTRA_DIST is caught here, without running the whole

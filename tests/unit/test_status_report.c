@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The status page as JSON and HTML: status_report.c */
 #include <string.h>
 #include <apr_strings.h>
