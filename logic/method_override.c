@@ -218,7 +218,6 @@ const char *op_resolve_method(apr_pool_t *p, const char *method,
                               const char **forward_query)
 {
     header_scan headers_seen = { NULL, 0, NULL };
-    const char *err;
 
     *effective = method;
     *forward_query = query;
@@ -248,7 +247,8 @@ const char *op_resolve_method(apr_pool_t *p, const char *method,
      * elsewhere the argument is dropped unread. */
     if (headers_seen.value == NULL && strcmp(method, "GET") == 0) {
         const char *overridden;
-        if ((err = decide_query_override(p, query, &overridden)) != NULL) {
+        const char *err = decide_query_override(p, query, &overridden);
+        if (err != NULL) {
             return err;
         }
         if (overridden) {
