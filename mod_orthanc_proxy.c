@@ -20,6 +20,7 @@
  *                                               balancer takes the request
  *   handler             apache/status_page.c    SetHandler orthanc-proxy-status
  *   check_config        apache/proxy_bridge.c   every mapping has its worker
+ *   post_config         apache/httpd_check.c    log the module's version
  *
  * plus mod_proxy's own hooks (apache/backend_request.c), the filters of
  * apache/error_response.c, apache/response_headers.c, apache/body_limit.c,
@@ -116,6 +117,7 @@ static void register_hooks(apr_pool_t *p)
 
     ap_hook_check_config(op_check_httpd_version, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_config(op_check_backends, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(op_log_start_up, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_translate_name(op_map_request, NULL, before_proxy,
                                APR_HOOK_FIRST);
     ap_hook_translate_name(op_hand_over, after_rewrite, before_proxy,

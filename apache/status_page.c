@@ -21,6 +21,7 @@
 #include <http_request.h>
 #include <apr_strings.h>
 
+#include "logic/module_version.h"
 #include "logic/status_report.h"
 #include "request_context.h"
 #include "status_counters.h"
@@ -86,6 +87,7 @@ static op_status_report make_report(request_rec *r)
             }
         }
     }
+    report.version = op_module_version;
     report.now = apr_time_now();
     report.entries = entries;
     report.counting_off = counted || entries->nelts == 0

@@ -23,6 +23,7 @@ typedef struct {
 } op_status_entry;
 
 typedef struct {
+    const char *version;        /* the module's: "1.0.0" */
     apr_time_t now;
     const char *counting_off;   /* why nothing is counted, or NULL */
     const apr_array_header_t *entries;   /* op_status_entry */
