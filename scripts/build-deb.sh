@@ -57,13 +57,17 @@ if [ -z "$tarball" ]; then
     tarball=$(ls "$work"/tree/mod_orthanc_proxy-*.tar.gz)
 fi
 
-upstream=$(basename "$tarball" .tar.gz)
-upstream=${upstream#mod_orthanc_proxy-}
+# The tarball's version is SemVer's (1.0.0, 1.0.0-rc1, 1.0.0-dev); Debian
+# writes the pre-release's '-' as '~' (1.0.0~rc1), which sorts before the
+# release (README.md, "Versions").
+release=$(basename "$tarball" .tar.gz)
+release=${release#mod_orthanc_proxy-}
+upstream=$(echo "$release" | sed 's/-/~/')
 source=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Source)
 version=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
 if [ "${version%-*}" != "$upstream" ]; then
     echo "build-deb: debian/changelog is at $version but the tarball is" \
-         "$upstream: add a changelog entry (dch -v $upstream-1)" >&2
+         "$release: add a changelog entry (dch -v $upstream-1)" >&2
     exit 1
 fi
 
