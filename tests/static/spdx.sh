@@ -87,7 +87,9 @@ git ls-files -z --cached --others --exclude-standard \
 checked=0
 : >"$work/missing"
 while IFS= read -r file; do
-    [ -f "$file" ] && [ ! -L "$file" ] || continue
+    if [ ! -f "$file" ] || [ -L "$file" ]; then
+        continue
+    fi
     if exempt "$file"; then
         continue
     fi
