@@ -69,9 +69,11 @@ warn_untested() {
     cat >&2 <<EOF
 
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
-!!  --skip-tests: scripts/test.sh is NOT run.  This is a rehearsal: the  !!
-!!  files of $version are made but not tested, and nothing is committed
-!!  or tagged.  Never publish them.                                      !!
+!!
+!!  WARNING --skip-tests: scripts/test.sh is NOT run.
+!!  A rehearsal: the files of $version are made but NOT TESTED,
+!!  nothing is committed or tagged.  Never publish them.
+!!
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
 
 EOF
