@@ -10,7 +10,7 @@
 # made from a copy of the working tree) becomes mod-orthanc-proxy_X.orig.tar.gz,
 # debian/ is added to its unpacked copy and `dpkg-buildpackage -us -uc` builds
 # the source package and the .deb.  lintian must report no error and no
-# warning (debian/*lintian-overrides says why each overridden tag is there).
+# warning (there is no override; one would say why beside it in debian/).
 # The results (.deb, .dsc, .changes ...) go to DIR (default: the directory
 # above the source tree, where dpkg-buildpackage puts them).
 # Build dependencies: scripts/install-deps.sh installs them.
