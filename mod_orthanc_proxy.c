@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_orthanc_proxy.c - branch Orthanc's REST API into Apache under a prefix.
  *
@@ -26,6 +27,7 @@
  *                                               before it is forwarded
  *   log_transaction     apache/audit/audit_request.c  one record per request
  *                                               for the audit trail
+ *   post_config         apache/httpd_check.c    log the module's version
  *
  * plus mod_proxy's own hooks (apache/backend_request.c), the filters of
  * apache/error_response.c, apache/response_headers.c, apache/body_limit.c,
@@ -152,6 +154,7 @@ static void register_hooks(apr_pool_t *p)
 
     ap_hook_check_config(op_check_httpd_version, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_config(op_check_backends, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(op_log_start_up, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(op_audit_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(op_audit_start, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_translate_name(op_map_request, NULL, before_proxy,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * balancer_setup.c - a balancer of Orthancs, checked and set up when
  * Apache starts (check_config, through proxy_bridge.c), before

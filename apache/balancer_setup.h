@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * balancer_setup.h - a balancer of Orthancs, checked and set up when
  * Apache starts.

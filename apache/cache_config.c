@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_config.c - the cache's directives (see cache_config.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_config.h - the directives of the Orthanc-aware cache and what they
  * leave in the configuration.

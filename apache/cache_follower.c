@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_follower.c - Orthanc's change log turned into renewed tokens (see
  * cache_follower.h).

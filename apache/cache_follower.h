@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_follower.h - follows one Orthanc's change log and renews the
  * generation tokens of everything a change touches.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_request.c - OrthancProxyCache on each request (see cache_request.h).
  *

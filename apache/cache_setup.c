@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_setup.c - OrthancProxyCache at start-up (see cache_setup.h).
  *

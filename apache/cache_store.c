@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_store.c - generation tokens on mod_socache (see cache_store.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_store.h - generation tokens and the change follower's progress,
  * shared by every child (and, with memcache or redis, by several front

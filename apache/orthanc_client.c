@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * orthanc_client.c - a small HTTP client for Orthanc (see orthanc_client.h).
  */

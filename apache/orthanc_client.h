@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * orthanc_client.h - the cache's background task asks Orthanc directly.
  *

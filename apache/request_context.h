@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * request_context.h - what the request-time parts of mod_orthanc_proxy
  * share: the configuration records, the per-request record, and the few

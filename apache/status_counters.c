@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * status_counters.c - each mapping's counters, in shared memory.
  *

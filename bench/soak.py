@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Soak: a long, bounded, mixed load through mod_orthanc_proxy while
 Apache's memory, file descriptors and backend connections are watched.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """What an image viewer gets from OrthancProxyCache, against the alternatives,
 in one run.
 

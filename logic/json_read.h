@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * json_read.h - reading the JSON answers of Orthanc's REST API.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * orthanc_answer.c - an HTTP/1.x answer read whole (see orthanc_answer.h).
  */

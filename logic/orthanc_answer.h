@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * orthanc_answer.h - reading the answer of an HTTP/1.x server, as the cache's
  * background task receives it from Orthanc (apache/orthanc_client.c).

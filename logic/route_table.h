@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * route_table.h - Orthanc's REST routes and the access level each needs.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traffic_counters.h - what the status page counts for each mapping, and
  * how one finished request is counted.

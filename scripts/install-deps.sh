@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs, from Debian's archive, what building, testing and the demo need
 # (and building and testing the Debian package: debhelper ... mmdebstrap).
 # Only missing packages are installed; nothing is configured or started.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The whole test suite in one command, on a fresh Debian 12 as root:
 # installs what is missing, builds with warnings as errors, checks the code
 # with cppcheck, runs `make check` (Check unit tests, the same under

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """An Orthanc cluster behind one prefix: PostgreSQL, three Orthancs on its
 database and one storage directory (a writer and two readers), Apache with
 mod_proxy_balancer, mod_proxy_hcheck and balancer-manager in front, all

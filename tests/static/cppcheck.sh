@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Static analysis of every C file of the module and its tests: cppcheck must
 # report nothing.  varFuncNullUB is suppressed: APR's variadic functions
 # (apr_pstrcat, apr_table_do) are documented to end with NULL, which is

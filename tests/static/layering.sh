@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Who may call whom (README.md, "Architecture"):
 #
 #   mod_orthanc_proxy.c      the module record, the command table, the hooks

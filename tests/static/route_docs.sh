@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The README's route table must be the one the module uses.
 #   route_docs.sh            check (make check runs this)
 #   route_docs.sh --update   rewrite the table in README.md
