@@ -112,8 +112,8 @@ static const command_rec orthanc_proxy_cmds[] = {
                    "without asking Orthanc again (86400 and 3600)"),
     AP_INIT_TAKE1("OrthancProxyCacheStore", op_cmd_cache_store, NULL,
                   RSRC_CONF,
-                  "PROVIDER[:ARGS]: the socache holding the cache's "
-                  "generation tokens (shmcb by default)"),
+                  "obsolete, ignored: the cache's generation counters live "
+                  "in mod_slotmem_shm's shared memory"),
     AP_INIT_TAKE1("OrthancProxyCacheMaxDelay", op_cmd_cache_max_delay, NULL,
                   RSRC_CONF,
                   "TIME: how long after a change in Orthanc a cached answer "

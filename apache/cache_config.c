@@ -82,16 +82,14 @@ const char *op_cmd_cache_max_age(cmd_parms *cmd, void *dconf,
     return err;
 }
 
+/* Read, and ignored with a warning at start-up (cache_setup.c): the
+ * counters no longer live in a socache. */
 const char *op_cmd_cache_store(cmd_parms *cmd, void *dconf, const char *spec)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
     if (err) {
         return err;
-    }
-    if (*spec == '\0' || *spec == ':') {
-        return "OrthancProxyCacheStore needs a socache provider: shmcb, "
-               "shmcb:/path(bytes), memcache:host:port, redis:host:port ...";
     }
     server_cache(cmd)->store = spec;
     return NULL;

@@ -5,8 +5,9 @@
  *
  *   OrthancProxyCache on|off                     (server, vhost, <Location>)
  *   OrthancProxyCacheMaxAge CONTENT [AGGREGATES] (server, vhost, <Location>)
- *   OrthancProxyCacheStore PROVIDER[:ARGS]       (main server)
  *   OrthancProxyCacheMaxDelay TIME               (main server)
+ *   OrthancProxyCacheStore ...                   (obsolete: ignored, with
+ *                                                 a warning at start-up)
  *
  * The answers themselves are stored by mod_cache (CacheEnable disk or
  * socache); this module tells it what may be stored, under which key, and
@@ -21,13 +22,10 @@
 #include "request_context.h"
 
 /* Defaults. */
-#define OP_CACHE_DEFAULT_STORE "shmcb"
 #define OP_CACHE_DEFAULT_MAX_DELAY apr_time_from_sec(1)
 #define OP_CACHE_MIN_MAX_DELAY apr_time_from_msec(400)
 #define OP_CACHE_DEFAULT_MAX_AGE_CONTENT 86400
 #define OP_CACHE_DEFAULT_MAX_AGE_AGGREGATE 3600
-
-struct op_cache_runtime;
 
 /* Where "OrthancProxyCache on" is written. */
 typedef struct {
@@ -41,12 +39,10 @@ struct op_cache_server {
     /* op_cache_section: those written in this server itself */
     apr_array_header_t *sections;
     /* Main server only (virtual hosts see the main server's). */
-    const char *store;             /* OrthancProxyCacheStore */
+    const char *store;             /* OrthancProxyCacheStore (obsolete) */
     apr_interval_time_t max_delay; /* OrthancProxyCacheMaxDelay */
     /* Found at check_config: this server's CacheQuickHandler (1 = on). */
     int quick_handler;
-    /* Created at post_config when some section turns the cache on. */
-    struct op_cache_runtime *runtime;
 };
 typedef struct op_cache_server op_cache_server;
 

@@ -8,10 +8,10 @@
  * decision: every request is judged before anything answers it.
  *
  * A fixup that runs after the access decision classifies the request
- * (logic/cache_policy.c) and reads the generation tokens of its scope
+ * (logic/cache_policy.c) and reads the generation counters of its scope
  * before mod_cache or mod_proxy do anything: an answer Orthanc gives later
- * is stored under tokens read before it was asked for, so a change that
- * happens meanwhile renews them and the answer is never reached again.
+ * is stored under values read before it was asked for, so a change that
+ * happens meanwhile increments them and the answer is never reached again.
  *
  * Answers mod_cache may store get an entity tag from their key and a
  * freshness for mod_cache (s-maxage) on the way in; on the way out to the
@@ -25,13 +25,15 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <util_filter.h>
+#include <apr_optional_hooks.h>
 #include <apr_strings.h>
 
+#include "mod_proxy.h"
 #include "logic/cache_key.h"
 #include "logic/cache_policy.h"
 #include "cache_config.h"
 #include "cache_request.h"
-#include "cache_store.h"
+#include "cache_generations.h"
 #include "request_context.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
@@ -146,7 +148,16 @@ static apr_status_t add_validators(ap_filter_t *f, apr_bucket_brigade *bb)
 
     if (r->status == HTTP_OK) {
         const char *const *name;
-        apr_table_setn(r->headers_out, "ETag", cache->etag);
+        const char *theirs = apr_table_get(r->headers_out, "ETag");
+        /* Orthanc's own validator (revision and MD5 of metadata and
+         * attachments, >= 1.9.2) stays: Orthanc parses If-None-Match and
+         * If-Match there, and answers 400 to any other value. */
+        if (theirs) {
+            cache->etag = theirs;
+        }
+        else {
+            apr_table_setn(r->headers_out, "ETag", cache->etag);
+        }
         apr_table_setn(r->headers_out, "Cache-Control",
                        apr_psprintf(r->pool, "s-maxage=%" APR_INT64_T_FMT
                                     ", proxy-revalidate", cache->max_age));
@@ -203,22 +214,17 @@ static void fix_not_modified(request_rec *r)
     }
 }
 
-/* A change through the proxy: renewed once Orthanc has made it. */
+/* A change through the proxy: its counters are incremented once Orthanc
+ * has made it. */
 static apr_status_t renew_after_change(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     const op_request *req = op_request_get(r);
-    op_cache_runtime *rt = f->ctx;
 
     if (ap_is_HTTP_SUCCESS(r->status) && req) {
         op_cache_bump bump = op_cache_bump_for(
             r->method, &req->path, req->mapping->prefix.path.segments->nelts);
-        if (bump.everything || bump.lists || bump.scope.kind != OP_SCOPE_NONE) {
-            op_cache_renew(rt, r->server, r->pool,
-                           op_backend_tag(r->pool, req->mapping->backend.url),
-                           &bump.scope, bump.scope.kind != OP_SCOPE_NONE,
-                           bump.lists, bump.everything);
-        }
+        op_cache_apply_bump(req->mapping->cache_backend, &bump);
     }
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
@@ -227,26 +233,21 @@ static apr_status_t renew_after_change(ap_filter_t *f, apr_bucket_brigade *bb)
 /* ---------------------------------------------------------------- fixup */
 
 static void prepare_read(request_rec *r, op_request *req,
-                         const op_dir_conf *conf, op_cache_runtime *rt)
+                         const op_dir_conf *conf)
 {
     op_cache_request *cache = apr_pcalloc(r->pool, sizeof(*cache));
     op_cache_route route = op_cache_classify(
         &req->path, req->mapping->prefix.path.segments->nelts);
-    const char *tokens = NULL, *why;
+    const char *tokens = NULL, *why = "the route is never cached";
 
     req->cache = cache;
     if (route.cls != OP_CACHE_NEVER) {
-        tokens = op_cache_read_tokens(rt, r->server, r->pool,
-                                      op_backend_tag(r->pool,
-                                                     req->mapping->backend.url),
-                                      &route, &why);
-        if (tokens == NULL) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "OrthancProxyCache: "
-                          "bypassed for %s: %s", req->mapping->backend.url,
-                          why);
-        }
+        tokens = op_cache_tokens(req->mapping->cache_backend, r->pool, &route,
+                                 &why);
     }
     if (tokens == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "OrthancProxyCache: "
+                      "bypassed for %s: %s", req->mapping->backend.url, why);
         cache->key = unreachable_key(r);
         r->no_cache = 1;
         return;
@@ -267,28 +268,55 @@ static int prepare_cache(request_rec *r)
 {
     op_request *req = op_request_get(r);
     const op_dir_conf *conf;
-    op_cache_runtime *rt;
 
     if (req == NULL || req->action != OP_ACTION_PROXY
         || r->proxyreq != PROXYREQ_REVERSE || req->reason != NULL) {
         return DECLINED;
     }
     conf = op_dir_conf_get(r);
-    rt = op_server_conf_get(r->server)->cache->runtime;
-    if (conf->cache != 1 || rt == NULL) {
+    if (conf->cache != 1) {
         return DECLINED;
     }
     if (r->method_number == M_GET) {
-        prepare_read(r, req, conf, rt);
+        prepare_read(r, req, conf);
     }
     else {
-        ap_add_output_filter(CHANGES_FILTER, rt, r, r->connection);
+        ap_add_output_filter(CHANGES_FILTER, NULL, r, r->connection);
     }
     return DECLINED;
 }
 
+/* On the copy of the headers mod_proxy sends: the module's own entity
+ * tags (a browser's revalidation, or mod_cache's of a stored answer) mean
+ * nothing to Orthanc, which answers 400 to them where it reads these
+ * headers (metadata and attachments). */
+static int strip_own_validators(request_rec *r)
+{
+    static const char *const CONDITIONAL[] = { "If-None-Match", "If-Match",
+                                               NULL };
+    const char *const *name;
+
+    if (op_request_get(r) == NULL) {
+        return DECLINED;
+    }
+    for (name = CONDITIONAL; *name; name++) {
+        const char *value = apr_table_get(r->headers_in, *name), *kept;
+        if (value && (kept = op_without_own_etags(r->pool, value)) != value) {
+            if (kept) {
+                apr_table_setn(r->headers_in, *name, kept);
+            }
+            else {
+                apr_table_unset(r->headers_in, *name);
+            }
+        }
+    }
+    return OK;
+}
+
 void op_register_cache_request(void)
 {
+    APR_OPTIONAL_HOOK(proxy, fixups, strip_own_validators, NULL, NULL,
+                      APR_HOOK_MIDDLE);
     /* After forwarding.c's fixup (APR_HOOK_REALLY_LAST), which takes the
      * access decision and finds the public host. */
     ap_hook_fixups(prepare_cache, NULL, NULL, APR_HOOK_REALLY_LAST + 1);

@@ -2,7 +2,7 @@
 /*
  * cache_request.h - what the cache does with each request: the key
  * mod_cache stores the answer under, the validators and freshness of the
- * answer, and the tokens a change made through the proxy renews.
+ * answer, and the counters a change made through the proxy increments.
  */
 #ifndef ORTHANC_PROXY_CACHE_REQUEST_H
 #define ORTHANC_PROXY_CACHE_REQUEST_H

@@ -15,18 +15,22 @@
 #include <http_core.h>
 #include <http_log.h>
 #include <ap_provider.h>
-#include <ap_socache.h>
+#include <ap_slotmem.h>
 #include <mod_cache.h>
 #include <mod_watchdog.h>
-#include <util_mutex.h>
+#include <apr_fnmatch.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
 
+#include "backend_tls.h"
+#include "balancer_setup.h"
 #include "cache_config.h"
 #include "cache_follower.h"
+#include "cache_generations.h"
 #include "cache_request.h"
 #include "cache_setup.h"
-#include "cache_store.h"
+#include "config.h"
+#include "orthanc_http.h"
 #include "request_context.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
@@ -177,27 +181,43 @@ static void refuse(server_rec *s, const char *message)
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s, "%s", message);
 }
 
-static int check_backend(void *ctx, server_rec *s,
+/* The URL of a request the follower makes, as mod_proxy matches <Proxy>
+ * sections against it. */
+static const char *section_url(apr_pool_t *p, const op_mapping *mapping)
+{
+    return apr_pstrcat(p, mapping->backend.url, "changes", NULL);
+}
+
+/* What mod_ssl trusts for an https:// backend: the follower must be able
+ * to trust the same (backend_tls.c). */
+typedef struct {
+    apr_pool_t *p;
+    int failures;
+} check_context;
+
+static int check_backend(void *data, server_rec *s,
                          const op_cache_section *section,
                          const op_mapping *mapping)
 {
-    int *failures = ctx;
-    if (mapping->backend.kind != OP_BACKEND_HTTP) {
-        refuse(s, apr_psprintf(s->process->pconf, "OrthancProxyCache on (%s) "
-                               "covers OrthancProxy %s %s (%s): the cache "
-                               "follows Orthanc's change log over plain HTTP "
-                               "and supports only http:// backends",
+    check_context *ctx = data;
+    apr_pool_t *p = ctx->p;
+    const char *err = NULL;
+
+    if (mapping->backend.kind == OP_BACKEND_HTTPS
+        || mapping->backend.kind == OP_BACKEND_BALANCER) {
+        op_tls_settings tls;
+        err = op_backend_tls(p, s, section_url(p, mapping), &tls);
+    }
+    if (err) {
+        refuse(s, apr_psprintf(p, "OrthancProxyCache on (%s) covers "
+                               "OrthancProxy %s %s (%s): %s; the change "
+                               "follower cannot trust what mod_proxy trusts",
                                section->defined_at, mapping->prefix.prefix,
-                               mapping->backend.url, mapping->defined_at));
-        (*failures)++;
+                               mapping->backend.url, mapping->defined_at,
+                               err));
+        ctx->failures++;
     }
     return 0;
-}
-
-static const char *store_provider_name(apr_pool_t *p, const char *spec)
-{
-    const char *colon = strchr(spec, ':');
-    return colon ? apr_pstrmemdup(p, spec, colon - spec) : spec;
 }
 
 static const op_cache_section *first_section(server_rec *main_server,
@@ -212,9 +232,6 @@ static const op_cache_section *first_section(server_rec *main_server,
 
 static int check_modules(apr_pool_t *p, server_rec *main_server)
 {
-    const op_cache_server *conf = cache_of(main_server);
-    const char *store = conf->store ? conf->store : OP_CACHE_DEFAULT_STORE;
-    const char *name = store_provider_name(p, store);
     int failures = 0;
 
     if (ap_find_linked_module("mod_cache.c") == NULL) {
@@ -227,12 +244,11 @@ static int check_modules(apr_pool_t *p, server_rec *main_server)
                "(LoadModule watchdog_module ...)");
         failures++;
     }
-    if (ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
-                           AP_SOCACHE_PROVIDER_VERSION) == NULL) {
-        refuse(main_server, apr_psprintf(p, "OrthancProxyCacheStore %s: the "
-                                         "socache provider '%s' is not loaded "
-                                         "(Debian: a2enmod socache_%s)", store,
-                                         name, name));
+    if (ap_lookup_provider(AP_SLOTMEM_PROVIDER_GROUP, "shm",
+                           AP_SLOTMEM_PROVIDER_VERSION) == NULL) {
+        refuse(main_server, "OrthancProxyCache on needs mod_slotmem_shm, "
+               "where it keeps its generation counters (Debian: a2enmod "
+               "slotmem_shm)");
         failures++;
     }
     return failures;
@@ -242,6 +258,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                         server_rec *main_server)
 {
     apr_array_header_t *found;
+    check_context checks;
     server_rec *s;
     int failures;
 
@@ -265,7 +282,10 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             failures++;
         }
     }
-    visit_cached_mappings(ptemp, main_server, check_backend, &failures);
+    checks.p = ptemp;
+    checks.failures = 0;
+    visit_cached_mappings(ptemp, main_server, check_backend, &checks);
+    failures += checks.failures;
     return failures ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
@@ -297,106 +317,239 @@ static void offer_key_generator(apr_pool_t *pconf, int used)
     }
 }
 
+/* One followed backend, while the configuration is read. */
 typedef struct {
-    apr_pool_t *pconf;
+    op_cache_backend *backend;
+    server_rec *s;                 /* where its first mapping is */
+    const op_mapping *mapping;
+    const char *authorization;
+} followed;
+
+typedef struct {
+    apr_pool_t *pconf, *ptemp;
     server_rec *main_server;
-    op_cache_runtime *rt;
-    ap_watchdog_t *watchdog;
-    apr_hash_t *followed;          /* backend URL -> follower */
-    const char *error;
+    apr_interval_time_t max_delay;
+    apr_hash_t *by_url;            /* backend URL -> followed */
+    apr_array_header_t *backends;  /* op_cache_backend * */
 } start_context;
 
-/* The credentials the follower sends: those of the section that turned
- * the cache on, else the server's. */
-static const char *authorization_for(const op_cache_section *section,
-                                     const server_rec *s)
+/* Whether the <Location> of CORE covers PATH, as Apache's location walk
+ * decides: a regular expression, a wildcard, or a prefix that ends at a
+ * segment. */
+static int location_covers(const core_dir_config *core, const char *path)
 {
-    const op_dir_conf *server_defaults;
+    apr_size_t n;
 
-    if (section->section->credentials_set) {
-        return section->section->authorization;
+    if (core->r) {
+        return ap_regexec(core->r, path, 0, NULL, 0) == 0;
     }
-    server_defaults = ap_get_module_config(s->lookup_defaults,
-                                           &orthanc_proxy_module);
-    return server_defaults ? server_defaults->authorization : NULL;
+    if (core->d == NULL) {
+        return 0;
+    }
+    if (core->d_is_fnmatch) {
+        return apr_fnmatch(core->d, path, APR_FNM_PATHNAME) == APR_SUCCESS;
+    }
+    n = strlen(core->d);
+    return strncmp(path, core->d, n) == 0
+           && (n == 0 || core->d[n - 1] == '/' || path[n] == '/'
+               || path[n] == '\0');
 }
 
-static int follow_mapping(void *data, server_rec *s,
-                          const op_cache_section *section,
-                          const op_mapping *mapping)
+/* The credentials a request of the follower would carry through MAPPING
+ * of server S: the server's defaults with every <Location> that covers
+ * PREFIX/changes merged in, in the order Apache merges them.  Where
+ * OrthancProxyCache is written does not matter (an enclosing <Location>
+ * may give the credentials, a nested one turn the cache on). */
+static const char *authorization_for(apr_pool_t *p, server_rec *s,
+                                     const op_mapping *mapping)
+{
+    core_server_config *core = ap_get_core_module_config(s->module_config);
+    const char *path = apr_pstrcat(p, mapping->prefix.prefix, "changes", NULL);
+    op_dir_conf *merged = ap_get_module_config(s->lookup_defaults,
+                                               &orthanc_proxy_module);
+    int i;
+
+    for (i = 0; core->sec_url && i < core->sec_url->nelts; i++) {
+        ap_conf_vector_t *section = APR_ARRAY_IDX(core->sec_url, i,
+                                                  ap_conf_vector_t *);
+        const core_dir_config *where = ap_get_core_module_config(section);
+        op_dir_conf *own = ap_get_module_config(section,
+                                                &orthanc_proxy_module);
+        if (own && location_covers(where, path)) {
+            merged = merged ? op_merge_dir_conf(p, merged, own) : own;
+        }
+    }
+    return merged ? merged->authorization : NULL;
+}
+
+static int collect_backend(void *data, server_rec *s,
+                           const op_cache_section *section,
+                           const op_mapping *mapping)
 {
     start_context *ctx = data;
+    followed *entry = apr_hash_get(ctx->by_url, mapping->backend.url,
+                                   APR_HASH_KEY_STRING);
+
+    if (entry == NULL) {
+        entry = apr_pcalloc(ctx->pconf, sizeof(*entry));
+        entry->backend = apr_pcalloc(ctx->pconf, sizeof(op_cache_backend));
+        entry->backend->url = mapping->backend.url;
+        entry->backend->max_delay = ctx->max_delay;
+        entry->s = s;
+        entry->mapping = mapping;
+        entry->authorization = authorization_for(ctx->pconf, s, mapping);
+        apr_hash_set(ctx->by_url, mapping->backend.url, APR_HASH_KEY_STRING,
+                     entry);
+        APR_ARRAY_PUSH(ctx->backends, op_cache_backend *) = entry->backend;
+    }
+    return 0;
+}
+
+/* Every mapping of every server to a followed backend reads its
+ * counters, whichever section turned the cache on for it. */
+static void attach_mappings(start_context *ctx)
+{
+    server_rec *s;
+
+    for (s = ctx->main_server; s; s = s->next) {
+        const apr_array_header_t *mappings = op_server_conf_get(s)->mappings;
+        int i;
+        for (i = 0; i < mappings->nelts; i++) {
+            op_mapping *mapping = APR_ARRAY_IDX(mappings, i, op_mapping *);
+            followed *entry = apr_hash_get(ctx->by_url, mapping->backend.url,
+                                           APR_HASH_KEY_STRING);
+            mapping->cache_backend = entry ? entry->backend : NULL;
+        }
+    }
+}
+
+/* Where the follower of ENTRY reads the log: the Orthanc itself, or each
+ * member of its balancer. */
+static const char *follow_targets(start_context *ctx, const followed *entry,
+                                  apr_array_header_t **out)
+{
+    const op_mapping *mapping = entry->mapping;
+    apr_array_header_t *targets = apr_array_make(ctx->pconf, 3,
+                                                 sizeof(op_follow_target));
+    op_tls_settings *tls = apr_pcalloc(ctx->pconf, sizeof(*tls));
+    const char *err = op_backend_tls(ctx->pconf, entry->s,
+                                     section_url(ctx->ptemp, mapping), tls);
+
+    if (err) {
+        return err;
+    }
+    if (mapping->backend.kind == OP_BACKEND_BALANCER) {
+        apr_array_header_t *members = op_balancer_members(
+            ctx->pconf, entry->s, mapping->backend.url);
+        int i;
+        for (i = 0; i < members->nelts; i++) {
+            op_follow_target *target = apr_array_push(targets);
+            target->member = &APR_ARRAY_IDX(members, i, op_member_ref);
+            target->url = target->member->url;
+            target->tls = strncasecmp(target->url, "https:", 6) == 0
+                          ? tls : NULL;
+        }
+        if (targets->nelts == 0) {
+            return "the balancer has no member";
+        }
+    }
+    else {
+        op_follow_target *target = apr_array_push(targets);
+        target->url = mapping->backend.url;
+        target->member = NULL;
+        target->tls = mapping->backend.kind == OP_BACKEND_HTTPS ? tls : NULL;
+    }
+    *out = targets;
+    return NULL;
+}
+
+/* Each backend's follower on a singleton watchdog of its own: a stalled
+ * Orthanc holds up its own follower only. */
+static const char *start_follower(start_context *ctx, const followed *entry,
+                                  int index)
+{
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_watchdog =
+        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *register_callback =
         APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    apr_interval_time_t interval = op_cache_max_delay(ctx->rt) / 4;
+    apr_interval_time_t interval = ctx->max_delay / 4;
+    apr_array_header_t *targets;
     op_cache_follower *follower;
+    ap_watchdog_t *watchdog;
     const char *err;
     apr_status_t rv;
 
-    if (apr_hash_get(ctx->followed, mapping->backend.url, APR_HASH_KEY_STRING)) {
-        return 0;
+    if ((err = follow_targets(ctx, entry, &targets)) != NULL) {
+        return err;
     }
-    follower = op_cache_follower_make(ctx->pconf, ctx->main_server, ctx->rt,
-                                      mapping->backend.url,
-                                      authorization_for(section, s), &err);
-    if (follower == NULL) {
-        ctx->error = apr_psprintf(ctx->pconf, "OrthancProxyCache: cannot follow "
-                                  "%s: %s", mapping->backend.url, err);
-        return 1;
+    follower = op_cache_follower_make(ctx->pconf, ctx->main_server,
+                                      entry->backend, targets,
+                                      entry->mapping->writer_route,
+                                      entry->authorization);
+    rv = get_watchdog(&watchdog, apr_psprintf(ctx->pconf, "%s-%d",
+                                              WATCHDOG_NAME, index),
+                      0, 1, ctx->pconf);
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(ctx->ptemp, "mod_watchdog gave no singleton "
+                            "watchdog: %pm", &rv);
     }
     if (interval < AP_WD_TM_SLICE) {
         interval = AP_WD_TM_SLICE;
     }
-    rv = register_callback(ctx->watchdog, interval, follower, op_cache_follow);
+    rv = register_callback(watchdog, interval, follower, op_cache_follow);
     if (rv != APR_SUCCESS) {
-        ctx->error = apr_psprintf(ctx->pconf, "OrthancProxyCache: cannot "
-                                  "register the follower of %s with "
-                                  "mod_watchdog: %pm", mapping->backend.url,
-                                  &rv);
-        return 1;
+        return apr_psprintf(ctx->ptemp, "mod_watchdog refused the follower: "
+                            "%pm", &rv);
     }
-    apr_hash_set(ctx->followed, mapping->backend.url, APR_HASH_KEY_STRING,
-                 follower);
-    return 0;
+    return NULL;
 }
 
 static int start(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *main_server)
 {
     const op_cache_server *conf = cache_of(main_server);
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_watchdog =
-        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     start_context ctx;
-    server_rec *s;
-    apr_status_t rv;
+    apr_hash_index_t *hi;
     const char *err;
+    int index = 0;
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.pconf = pconf;
+    ctx.ptemp = ptemp;
     ctx.main_server = main_server;
-    ctx.followed = apr_hash_make(ptemp);
-    ctx.rt = op_cache_runtime_create(pconf, ptemp, main_server,
-                                     conf->store ? conf->store
-                                                 : OP_CACHE_DEFAULT_STORE,
-                                     conf->max_delay > 0
-                                     ? conf->max_delay
-                                     : OP_CACHE_DEFAULT_MAX_DELAY, &err);
-    if (ctx.rt == NULL) {
-        refuse(main_server, apr_pstrcat(ptemp, "OrthancProxyCacheStore: ", err,
+    ctx.max_delay = conf->max_delay > 0 ? conf->max_delay
+                                        : OP_CACHE_DEFAULT_MAX_DELAY;
+    ctx.by_url = apr_hash_make(ptemp);
+    ctx.backends = apr_array_make(pconf, 2, sizeof(op_cache_backend *));
+    if (conf->store) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_server,
+                     "OrthancProxyCacheStore %s is no longer used: the "
+                     "generation counters live in mod_slotmem_shm's shared "
+                     "memory, and each front end's follower keeps its own "
+                     "fresh (README, \"Scale out\"); remove the line",
+                     conf->store);
+    }
+    if ((err = op_http_global_init(pconf)) != NULL) {
+        refuse(main_server, apr_pstrcat(ptemp, "OrthancProxyCache: libcurl "
+                                        "could not be initialised: ", err,
                                         NULL));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    for (s = main_server; s; s = s->next) {
-        op_server_conf_get(s)->cache->runtime = ctx.rt;
-    }
-    rv = get_watchdog(&ctx.watchdog, WATCHDOG_NAME, 0, 1, pconf);
-    if (rv != APR_SUCCESS) {
-        refuse(main_server, "OrthancProxyCache: mod_watchdog gave no "
-               "singleton watchdog");
+    visit_cached_mappings(ptemp, main_server, collect_backend, &ctx);
+    if ((err = op_cache_generations_create(pconf, ptemp, ctx.backends))
+        != NULL) {
+        refuse(main_server, apr_pstrcat(ptemp, "OrthancProxyCache: the "
+                                        "generation counters: ", err, NULL));
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (visit_cached_mappings(ptemp, main_server, follow_mapping, &ctx)) {
-        refuse(main_server, ctx.error);
-        return HTTP_INTERNAL_SERVER_ERROR;
+    attach_mappings(&ctx);
+    for (hi = apr_hash_first(ptemp, ctx.by_url); hi; hi = apr_hash_next(hi)) {
+        const followed *entry = apr_hash_this_val(hi);
+        if ((err = start_follower(&ctx, entry, index++)) != NULL) {
+            refuse(main_server, apr_psprintf(ptemp, "OrthancProxyCache: "
+                                             "cannot follow %s: %s",
+                                             entry->backend->url, err));
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
     return OK;
 }
@@ -414,21 +567,6 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     return start(pconf, ptemp, main_server);
 }
 
-static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
-{
-    return ap_mutex_register(pconf, OP_CACHE_MUTEX_TYPE, NULL,
-                             APR_LOCK_DEFAULT, 0) == APR_SUCCESS
-           ? OK : HTTP_INTERNAL_SERVER_ERROR;
-}
-
-static void child_init(apr_pool_t *p, server_rec *main_server)
-{
-    op_cache_runtime *rt = cache_of(main_server)->runtime;
-    if (rt) {
-        op_cache_runtime_child_init(rt, p, main_server);
-    }
-}
-
 void op_register_cache(void)
 {
     /* Before mod_cache reads the key generator and before mod_watchdog
@@ -436,9 +574,7 @@ void op_register_cache(void)
     static const char *const before[] = { "mod_cache.c", "mod_watchdog.c",
                                           NULL };
 
-    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, before, APR_HOOK_REALLY_FIRST);
-    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     op_register_cache_request();
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_setup.h - OrthancProxyCache at start-up: the checks of
- * apachectl configtest, the token store, mod_watchdog's callbacks,
+ * apachectl configtest, the generation counters, mod_watchdog's callbacks,
  * mod_cache's key generator.
  */
 #ifndef ORTHANC_PROXY_CACHE_SETUP_H

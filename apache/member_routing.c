@@ -24,6 +24,7 @@
 
 #include "mod_proxy.h"
 #include "logic/route_class.h"
+#include "balancer_setup.h"
 #include "idempotent_retry.h"
 #include "member_routing.h"
 #include "request_context.h"
@@ -62,6 +63,7 @@ int op_route_to_member(request_rec *r)
     if (req->mapping->writer_route == NULL) {
         return DECLINED;
     }
+    op_keep_sticky_session(r, req->mapping);
     route_class = op_route_classify(r->method, &req->path,
                                     req->mapping->prefix.path.segments->nelts);
     req->client_cookies = apr_array_make(r->pool, 1, sizeof(const char *));

@@ -39,6 +39,10 @@ typedef struct {
     /* The audit trail: this mapping's Orthanc in the audit program's
      * table (apache/audit/audit_setup.c), -1 when not audited. */
     int audit_backend;
+    /* OrthancProxyCache: the backend's generation counters, set when
+     * Apache starts (cache_setup.c); NULL when the cache does not follow
+     * this backend. */
+    struct op_cache_backend *cache_backend;
 } op_mapping;
 
 /* The cache's settings and state of one server (apache/cache_config.h). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cache_key.c - cache keys, entity tags and token names (see cache_key.h).
+ * cache_key.c - cache keys and entity tags (see cache_key.h).
  */
 #include "cache_key.h"
 
@@ -42,22 +42,6 @@ static const char *spread(apr_pool_t *p, const char *rest)
     first[0] = op_spread_byte(rest);
     first[1] = '\0';
     return apr_pstrcat(p, first, rest, NULL);
-}
-
-const char *op_token_name(apr_pool_t *p, char kind, const char *tag,
-                          const char *id)
-{
-    char letter[2];
-    letter[0] = kind;
-    letter[1] = '\0';
-    return spread(p, apr_pstrcat(p, letter, tag, id ? ":" : "", id, NULL));
-}
-
-const char *op_backend_tag(apr_pool_t *p, const char *backend_url)
-{
-    apr_uint64_t hash = op_hash64(OP_HASH64_INIT, backend_url,
-                                  strlen(backend_url));
-    return apr_psprintf(p, "%08x", (unsigned)(hash >> 32));
 }
 
 /* Whether C may stand as it is in a key part. */
@@ -135,4 +119,67 @@ const char *op_token_text(apr_pool_t *p, const unsigned char random[8])
     return apr_psprintf(p, "%02x%02x%02x%02x%02x%02x%02x%02x", random[0],
                         random[1], random[2], random[3], random[4], random[5],
                         random[6], random[7]);
+}
+
+/* The module's entity tags: "op-" and 16 hexadecimal digits. */
+static int is_own_etag(const char *tag, apr_size_t n)
+{
+    apr_size_t i;
+
+    if (n >= 2 && tag[0] == 'W' && tag[1] == '/') {
+        tag += 2;
+        n -= 2;
+    }
+    if (n != 1 + 3 + 16 + 1 || strncmp(tag, "\"op-", 4) != 0
+        || tag[n - 1] != '"') {
+        return 0;
+    }
+    for (i = 4; i < n - 1; i++) {
+        if (!((tag[i] >= '0' && tag[i] <= '9')
+              || (tag[i] >= 'a' && tag[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+const char *op_without_own_etags(apr_pool_t *p, const char *value)
+{
+    const char *s = value, *kept = NULL;
+    int dropped = 0;
+
+    for (;;) {
+        const char *start, *close;
+
+        while (*s == ' ' || *s == '\t') {
+            s++;
+        }
+        start = s;
+        if (s[0] == 'W' && s[1] == '/') {
+            s += 2;
+        }
+        if (*s != '"' || (close = strchr(s + 1, '"')) == NULL) {
+            /* Not a list of entity tags ("*", or malformed). */
+            return value;
+        }
+        s = close + 1;
+        if (is_own_etag(start, (apr_size_t)(s - start))) {
+            dropped = 1;
+        }
+        else {
+            const char *tag = apr_pstrmemdup(p, start, s - start);
+            kept = kept ? apr_pstrcat(p, kept, ", ", tag, NULL) : tag;
+        }
+        while (*s == ' ' || *s == '\t') {
+            s++;
+        }
+        if (*s == '\0') {
+            break;
+        }
+        if (*s != ',') {
+            return value;
+        }
+        s++;
+    }
+    return dropped ? kept : value;
 }

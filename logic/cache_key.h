@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_key.h - the names mod_cache stores Orthanc's answers under, and
- * the names of the generation tokens they depend on.
+ * their entity tags.
  *
  * A key holds everything an answer of Orthanc depends on: the public
  * origin Orthanc writes into DICOMweb answers (Forwarded), the mapping and
  * its backend, the path and query Orthanc receives, the request headers
  * Orthanc negotiates on (Accept, Accept-Encoding), the identity the proxy
- * sends, and the generation tokens of the answer's scope.  A change in
- * Orthanc renews a token, so every key built with the old one becomes
- * unreachable: nothing has to be deleted from mod_cache's stores.
+ * sends, and the generation counters of the answer's scope
+ * (generation_table.h).  A change in Orthanc increments a counter, so
+ * every key built with its old value becomes unreachable: nothing has to
+ * be deleted from mod_cache's stores.
  *
- * Every name starts with a byte derived from a hash of the rest: shmcb
- * (mod_socache_shmcb, used by mod_cache_socache and by the token store)
- * picks its subcache from the first byte of a name, and mod_cache's own
- * keys all start with "http", which crowds them into one subcache.
+ * Every key starts with a byte derived from a hash of the rest: shmcb
+ * (mod_socache_shmcb, used by mod_cache_socache) picks its subcache from
+ * the first byte of a name, and mod_cache's own keys all start with
+ * "http", which crowds them into one subcache.
  */
 #ifndef ORTHANC_PROXY_CACHE_KEY_H
 #define ORTHANC_PROXY_CACHE_KEY_H
@@ -31,17 +32,8 @@ apr_uint64_t op_hash64(apr_uint64_t hash, const void *data, apr_size_t len);
  * 64 subcaches (and a quarter of 256) are used evenly. */
 char op_spread_byte(const char *rest);
 
-/* The name of a generation token: the spread byte, KIND (a scope letter,
- * or 'G' for the token every key of a backend carries), the backend's TAG
- * and, when not NULL, ":" ID. */
-const char *op_token_name(apr_pool_t *p, char kind, const char *tag,
-                          const char *id);
-
-/* Eight hexadecimal digits naming BACKEND_URL in token names. */
-const char *op_backend_tag(apr_pool_t *p, const char *backend_url);
-
 typedef struct {
-    const char *tokens;       /* the generation tokens, "G.S" */
+    const char *tokens;       /* the counters, "EPOCH.G.S" */
     const char *scheme;       /* of the public origin */
     const char *public_host;  /* host[:port] Orthanc is told about */
     const char *prefix;       /* the mapping's prefix, "/orthanc" */
@@ -62,7 +54,14 @@ const char *op_cache_key(apr_pool_t *p, const op_cache_key_parts *parts);
  * key names one answer of Orthanc. */
 const char *op_cache_etag(apr_pool_t *p, const char *key);
 
-/* A fresh token as text (16 hexadecimal digits) from 8 random bytes. */
+/* 8 random bytes as text (16 hexadecimal digits). */
 const char *op_token_text(apr_pool_t *p, const unsigned char random[8]);
+
+/* VALUE, a list of entity tags (If-None-Match, If-Match), without the
+ * module's own (op_cache_etag's, strong or weak): Orthanc parses these
+ * headers on metadata and attachments and answers 400 to a tag that is not
+ * its own.  VALUE itself when it has none of them or cannot be read as a
+ * list of entity tags ("*" included); NULL when nothing is left. */
+const char *op_without_own_etags(apr_pool_t *p, const char *value);
 
 #endif

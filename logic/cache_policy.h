@@ -10,8 +10,9 @@
  * arrive.  Every cacheable answer therefore depends on one scope: the
  * resource it is addressed by (an Orthanc ID, or a DICOM UID for DICOMweb)
  * or, for answers about the whole archive, the lists.  The cache keys an
- * answer by a generation token of its scope (apache/cache_store.c), and the
- * change follower renews the tokens of every scope a change touches.
+ * answer by the generation counter of its scope (generation_table.h), and
+ * the change follower increments the counters of every scope a change
+ * touches.
  *
  * Only routes this table knows are cached: everything else (the change
  * log, jobs, the server's state, archives, the web interfaces, plugins)
@@ -70,10 +71,10 @@ typedef struct {
 op_cache_bump op_cache_bump_for(const char *method, const op_path *path,
                                 int from);
 
-/* One letter per scope kind, for the names of generation tokens. */
+/* One letter per scope kind (the counters' hash starts with it). */
 char op_scope_letter(op_scope_kind kind);
 
-/* Whether ID may name a resource in a token name: 1 to 64 characters among
+/* Whether ID may name a resource in a key: 1 to 64 characters among
  * letters, digits, '.' and '-' (Orthanc IDs and DICOM UIDs are). */
 int op_scope_id_is_plain(const char *id);
 

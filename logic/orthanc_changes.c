@@ -144,21 +144,6 @@ const char *op_resource_parse(apr_pool_t *p, const char *text, apr_size_t len,
     return NULL;
 }
 
-int op_changes_have_gap(apr_int64_t cursor, const apr_array_header_t *changes)
-{
-    apr_int64_t expected = cursor + 1;
-    int i;
-
-    for (i = 0; i < changes->nelts; i++) {
-        const op_change *change = &APR_ARRAY_IDX(changes, i, op_change);
-        if (change->seq != expected) {
-            return 1;
-        }
-        expected++;
-    }
-    return 0;
-}
-
 apr_int64_t op_changes_new_instances(const apr_array_header_t *changes)
 {
     apr_int64_t count = 0;

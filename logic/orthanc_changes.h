@@ -5,12 +5,14 @@
  *
  * GET /changes?since=N&limit=M answers {"Changes": [...], "Done": bool,
  * "Last": N}, each change with "ChangeType", "ResourceType", "ID" and
- * "Seq".  Orthanc 1.10 logs new resources, stable resources, user metadata
- * and attachments, but never deletions (ChangeType_Deleted is above the
- * logged range), and deleting a resource also deletes its earlier entries
- * from the log.  Deletions show instead as fewer instances in
- * GET /statistics than the new instances of the log account for, and as
- * gaps in the sequence numbers.
+ * "Seq".  Orthanc (1.10 to 1.13) logs new resources, stable resources, user
+ * metadata and attachments, but never deletions (ChangeType_Deleted is
+ * above the logged range), and deleting a resource also deletes its
+ * earlier entries from the log.  Deletions show instead as fewer instances
+ * in GET /statistics than the new instances of the log account for, and as
+ * holes in the sequence numbers - also at the end of the log: when no
+ * change follows "since", "Last" is the database's high-water mark of
+ * sequence numbers, removed entries included (change_cursor.h).
  */
 #ifndef ORTHANC_PROXY_ORTHANC_CHANGES_H
 #define ORTHANC_PROXY_ORTHANC_CHANGES_H
@@ -67,11 +69,6 @@ op_resource_level op_resource_level_parse(const char *name);
 
 /* The REST collection of LEVEL: "instances", "series" ... */
 const char *op_resource_collection(op_resource_level level);
-
-/* Whether some entry of the log vanished between CURSOR (the last sequence
- * number already read) and the end of CHANGES: Orthanc numbers its entries
- * one after the other, and removes those of a deleted resource. */
-int op_changes_have_gap(apr_int64_t cursor, const apr_array_header_t *changes);
 
 /* How many entries of CHANGES announce a new instance. */
 apr_int64_t op_changes_new_instances(const apr_array_header_t *changes);

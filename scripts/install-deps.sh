@@ -19,7 +19,7 @@ PACKAGES="
   openssl nginx nghttp2-client
   debhelper dpkg-dev lintian mmdebstrap gpg
 "
-EXTRA_PACKAGES="wrk"
+EXTRA_PACKAGES="wrk linux-perf"
 
 if [ "${1:-}" = "--extra" ]; then
     PACKAGES="$PACKAGES $EXTRA_PACKAGES"

@@ -4,6 +4,13 @@ database and one storage directory (a writer and two readers), Apache with
 mod_proxy_balancer, mod_proxy_hcheck and balancer-manager in front, all
 real and on loopback (cluster.py).
 
+Each failure scenario runs twice: through a plain front end, and through
+one with OrthancProxyCache on (its follower reads the change log from the
+writer, or from a reader while the writer is down), where a probe also
+changes a series of its own straight on the members and counts the answers
+the cache gives more than OrthancProxyCacheMaxDelay after a change that
+do not show it (stale answers).
+
 Run alone with
     make check TESTS=tests/e2e/run_e2e OP_PYTEST_ARGS="-s -k cluster"
 -s prints every scenario's counts.  OP_CLUSTER_LOAD_SECONDS (default 4)
@@ -12,9 +19,11 @@ how many asynchronous archives and modifications are run in a row.
 """
 
 import collections
+import contextlib
 import io
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -25,7 +34,9 @@ import requests
 from pydicom.uid import generate_uid
 
 import cluster
+import ct_series
 import harness
+from test_cache import CACHE_MODULES, MAX_DELAY, cache_dir
 
 LOAD_SECONDS = float(os.environ.get("OP_CLUSTER_LOAD_SECONDS", "4"))
 JOBS = int(os.environ.get("OP_CLUSTER_JOBS", "50"))
@@ -87,6 +98,44 @@ def orthanc_record(orthanc):
 def apache(the_cluster, make_module_apache):
     return make_module_apache(apache_body(the_cluster),
                               extra_modules=cluster.CLUSTER_MODULES)
+
+
+def cache_lines(root):
+    return f"""
+CacheQuickHandler Off
+CacheRoot "{root}"
+CacheEnable disk /orthanc/
+CacheHeader on
+CacheMaxFileSize 100000000
+<Location /orthanc/>
+    OrthancProxyCache on
+</Location>
+"""
+
+
+def wait_for_balancer_follower(apache, timeout=30):
+    harness.wait_until(
+        lambda: "following the changes of balancer://pacs/" in
+        apache.error_log(), timeout, what="the follower of balancer://pacs/")
+
+
+@pytest.fixture(scope="module")
+def cached_apache(the_cluster, make_module_apache, module_dir):
+    """A front end with OrthancProxyCache on for the balancer mapping."""
+    front = make_module_apache(
+        apache_body(the_cluster, extra=cache_lines(cache_dir(module_dir))),
+        name="cached-front",
+        extra_modules=cluster.CLUSTER_MODULES
+        + [m for m in CACHE_MODULES if m not in cluster.CLUSTER_MODULES])
+    wait_for_balancer_follower(front)
+    return front
+
+
+@pytest.fixture(params=["plain", "cache"])
+def front(request, the_cluster):
+    """The scenarios run through each front end."""
+    return request.param, request.getfixturevalue(
+        "apache" if request.param == "plain" else "cached_apache")
 
 
 def unique_instance(source="CT_small.dcm"):
@@ -192,6 +241,193 @@ def test_dicomweb_urls_name_the_public_prefix_whichever_member_answers(apache):
     served = {route for _, _, path, _, route in routes(apache)
               if "/dicom-web/studies" in path}
     assert served == {"reader1", "reader2"}
+
+
+def balancer_sticky(apache_url):
+    """The sticky session balancer-manager shows for balancer://pacs:
+    (cookie name, URL name)."""
+    import html
+    page = requests.get(apache_url + "/balancer-manager", timeout=10).text
+    row = re.search(r"balancer://pacs</a>.*?<th>Active</th></tr>\s*<tr>"
+                    r"<td>[^<]*</td>\s*<td>([^<]*)</td>", page, re.S)
+    first = html.unescape(row.group(1)).strip()
+    cookie, _, url_name = first.partition("|")
+    return cookie.strip(), url_name.strip() or cookie.strip()
+
+
+def path_param_route(url, name):
+    """The route httpd 2.4.54 to 2.4.61 read from the URL (their
+    get_path_param, with the query appended to the URL): the text after
+    NAME and '=' up to ';', '?' or '&', or None."""
+    at = url.find(name)
+    while at >= 0:
+        rest = url[at + len(name):]
+        if rest.startswith("=") and len(rest) > 1:
+            return re.split(r"[;?&]", rest[1:])[0]
+        at = url.find(name, at + 1)
+    return None
+
+
+def test_no_url_can_carry_the_writer_route(the_cluster, apache):
+    """On httpd 2.4.54 to 2.4.61 the balancer reads a sticky route from the
+    URL before the cookie, and appends the raw query to that URL: with a
+    URL name of "ORTHANC_PROXY_ROUTE;" a client could send a write to a
+    reader (POST /orthanc/instances?ORTHANC_PROXY_ROUTE;=x.reader1).  The
+    module's URL name holds a space, which no request URL carries.  (This
+    httpd, 2.4.71, reads the route without the query: the POST below goes
+    to the writer either way.)"""
+    cookie, url_name = balancer_sticky(apache.url)
+    assert cookie == "ORTHANC_PROXY_ROUTE"
+    assert " " in url_name, url_name
+    attack = "?ORTHANC_PROXY_ROUTE;=x.reader1"
+    as_2458_reads = f"balancer://pacs/instances{attack}"
+    assert path_param_route(as_2458_reads, url_name) is None
+    before = len(routes(apache))
+    r = requests.post(apache.url + "/orthanc/instances" + attack,
+                      data=unique_instance(), timeout=30)
+    assert r.status_code == 200, r.text
+    time.sleep(0.3)
+    assert [route for _, method, _, _, route in routes(apache)[before:]
+            if method == "POST"] == ["writer"]
+
+
+def test_balancer_manager_cannot_unpin_the_writer(the_cluster,
+                                                  make_module_apache):
+    """balancer-manager can change a balancer's sticky session and
+    failover at run time: the module sets them back before it routes, and
+    says so, so that writes still reach the writer."""
+    front = make_module_apache(apache_body(the_cluster),
+                               name="manager-front",
+                               extra_modules=cluster.CLUSTER_MODULES)
+    nonce, _ = cluster.manager_members(front.url)
+    r = requests.post(front.url + "/balancer-manager", data={
+        "b": "pacs", "nonce": nonce, "b_ss": "JSESSIONID", "b_sforce": "0"},
+        headers={"Referer": front.url + "/balancer-manager"}, timeout=10)
+    r.raise_for_status()
+    assert balancer_sticky(front.url)[0] == "JSESSIONID"
+    before = len(routes(front))
+    for _ in range(4):
+        r = requests.post(front.url + "/orthanc/instances",
+                          data=unique_instance(), timeout=30)
+        assert r.status_code == 200, r.text
+    time.sleep(0.3)
+    served = [route for _, method, _, _, route in routes(front)[before:]
+              if method == "POST"]
+    print(f"\nuploads after balancer-manager changed the sticky session: "
+          f"{served}")
+    assert served == ["writer"] * 4
+    assert "was changed at run time, probably in balancer-manager" \
+        in front.error_log()
+    assert balancer_sticky(front.url)[0] == "ORTHANC_PROXY_ROUTE"
+
+
+class DroppingRelay:
+    """A TCP relay to TARGET_PORT on 127.0.0.1 that closes, once it is
+    armed, the first connection whose data starts with PREFIX, without
+    forwarding it: a member that drops a request before answering."""
+
+    def __init__(self, target_port, prefix):
+        import socket
+        self.target_port = target_port
+        self.prefix = prefix
+        self.armed = threading.Event()
+        self.dropped = 0
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.stopping = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def _matches(self, data):
+        """METHOD /PATH... (a member URL with a final '/' doubles it)."""
+        method, _, rest = data.partition(b" ")
+        return (method + b" /" + rest.lstrip(b"/")).startswith(self.prefix)
+
+    def _accept(self):
+        import socket
+        while not self.stopping:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1",
+                                                     self.target_port))
+            except OSError:
+                client.close()
+                continue
+            threading.Thread(target=self._pump, args=(client, upstream, True),
+                             daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False),
+                             daemon=True).start()
+
+    def _pump(self, source, sink, from_client):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if from_client and self.armed.is_set() \
+                        and self._matches(data):
+                    self.armed.clear()
+                    self.dropped += 1
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def stop(self):
+        self.stopping = True
+        self.listener.close()
+
+
+def test_a_get_the_writer_drops_does_not_stop_the_writes(the_cluster,
+                                                         make_module_apache):
+    """The writer drops a GET before answering (a relay in front of it
+    closes the connection): the module asks the balancer again, and does
+    not put the writer in error, which would refuse every write and job
+    for the whole health-check interval (10 s here)."""
+    relay = DroppingRelay(the_cluster.writer.http_port, b"GET /jobs/")
+    try:
+        section = the_cluster.balancer_section(hcinterval=10).replace(
+            the_cluster.writer.url + "/", relay.url + "/")
+        body = apache_body(the_cluster).replace(
+            the_cluster.balancer_section(), section)
+        front = make_module_apache(body, name="relay-front",
+                                   extra_modules=cluster.CLUSTER_MODULES)
+        # A job lives on the writer: GET /jobs/{id} is pinned to it.
+        r = requests.post(front.url + "/orthanc/instances",
+                          data=unique_instance(), timeout=30)
+        study = r.json()["ParentStudy"]
+        r = requests.post(f"{front.url}/orthanc/studies/{study}/archive",
+                          json={"Asynchronous": True}, timeout=60)
+        job = f"{front.url}/orthanc/jobs/{r.json()['ID']}"
+        # Pooled connections to the writer: the next GET reuses one.
+        assert requests.get(job, timeout=30).ok
+        relay.armed.set()
+        r = requests.get(job, timeout=30)
+        assert relay.dropped == 1
+        assert r.status_code == 200, (r.status_code, r.text)
+        upload = requests.post(front.url + "/orthanc/instances",
+                               data=unique_instance(), timeout=30)
+        print(f"\nthe writer dropped GET /jobs: asked again, {r.status_code};"
+              f" an upload right after: {upload.status_code}")
+        assert upload.status_code == 200, upload.text
+        assert "dropped the request before answering; asking the balancer " \
+            "again" in front.error_log()
+    finally:
+        relay.stop()
 
 
 # ---------------------------------------------------------- job affinity
@@ -408,6 +644,126 @@ class Load:
         print("\n".join(lines))
 
 
+class FreshnessProbe:
+    """Changes a series of its own straight on the cluster (on the writer,
+    or on a reader while the writer is down: they share the database) and
+    reads its DICOMweb instance list through the front end until the change
+    shows: an instance added, then deleted, in turn.  An answer that does
+    not show a change yet, received more than OrthancProxyCacheMaxDelay
+    after it, is stale; an answer other than 200 is a failed GET."""
+
+    def __init__(self, base, the_cluster, label):
+        self.the_cluster = the_cluster
+        self.series = ct_series.new_series(400, 64, 64, label=label)
+        self.url = (f"{base}/dicom-web/studies/{self.series.study_uid}/series/"
+                    f"{self.series.series_uid}/instances")
+        self.stop_event = threading.Event()
+        self.changes = self.answers = self.stale = self.failed = 0
+        self.delays = []
+        self.errors = []
+        self.present = {self.series.sop_uids[0]}
+        self.thread = None
+        self._post(ct_series.instance_bytes(self.series, 0))
+
+    def _members(self):
+        return [o for o in self.the_cluster.orthancs if o.proc is not None]
+
+    def _post(self, body):
+        for orthanc in self._members():
+            try:
+                r = requests.post(orthanc.url + "/instances", data=body,
+                                  timeout=30)
+                if r.status_code == 200:
+                    return r.json()["ID"]
+            except requests.RequestException:
+                pass
+        return None
+
+    def _delete(self, instance):
+        for orthanc in self._members():
+            try:
+                if requests.delete(f"{orthanc.url}/instances/{instance}",
+                                   timeout=30).status_code == 200:
+                    return True
+            except requests.RequestException:
+                pass
+        return False
+
+    def _check(self, session, changed_at):
+        deadline = changed_at + MAX_DELAY + 5
+        while time.monotonic() < deadline:
+            try:
+                r = session.get(self.url, timeout=30)
+            except requests.RequestException as e:
+                self.failed += 1
+                self.errors.append(type(e).__name__)
+                time.sleep(0.05)
+                continue
+            now = time.monotonic()
+            self.answers += 1
+            if r.status_code != 200:
+                self.failed += 1
+                self.errors.append(r.status_code)
+            elif {i["00080018"]["Value"][0] for i in r.json()} == self.present:
+                self.delays.append(now - changed_at)
+                return
+            elif now - changed_at > MAX_DELAY:
+                self.stale += 1
+            time.sleep(0.02)
+
+    def _run(self):
+        session = requests.Session()
+        index = 1
+        while not self.stop_event.is_set() and index < len(self.series.sop_uids):
+            sop = self.series.sop_uids[index]
+            instance = self._post(ct_series.instance_bytes(self.series, index))
+            if instance is None:
+                time.sleep(0.2)
+                continue
+            changed = time.monotonic()
+            self.present.add(sop)
+            self.changes += 1
+            self._check(session, changed)
+            if self._delete(instance):
+                changed = time.monotonic()
+                self.present.discard(sop)
+                self.changes += 1
+                self._check(session, changed)
+            index += 1
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.thread.join(120)
+        return False
+
+    def report(self):
+        worst = max(self.delays) if self.delays else 0
+        print(f"  cache: {self.changes} changes made straight on the members, "
+              f"{self.answers} probe answers through the cache: "
+              f"{self.stale} stale, {self.failed} failed {self.errors[:5]}; "
+              f"fresh within {worst:.2f} s at worst")
+
+
+def probe_for(kind, apache, the_cluster, label):
+    """A FreshnessProbe for the cached front end, else nothing to do."""
+    if kind != "cache":
+        return contextlib.nullcontext()
+    return FreshnessProbe(apache.url + "/orthanc", the_cluster, label)
+
+
+def check_probe(kind, probe):
+    if kind == "cache":
+        probe.report()
+        assert probe.changes > 0
+        assert probe.stale == 0, probe.delays
+        assert probe.failed == 0, probe.errors
+
+
 def posts_received(the_cluster):
     """Upload id -> how many times the members received it."""
     received = collections.Counter()
@@ -432,10 +788,12 @@ def check_no_post_twice(the_cluster):
     assert not twice, f"POSTs received more than once: {twice}"
 
 
-def test_scenario_reader_killed_and_restarted(the_cluster, apache):
+def test_scenario_reader_killed_and_restarted(the_cluster, front):
+    kind, apache = front
     reader = the_cluster.by_route("reader1")
     log_before = len(apache.error_log())
-    with Load(apache.url + "/orthanc") as load:
+    with Load(apache.url + "/orthanc") as load, \
+            probe_for(kind, apache, the_cluster, "KILLED" + kind) as probe:
         time.sleep(LOAD_SECONDS / 2)
         os.kill(reader.pid, signal.SIGKILL)
         reader.proc.wait()
@@ -448,18 +806,22 @@ def test_scenario_reader_killed_and_restarted(the_cluster, apache):
                            30, interval=0.1, what="reader1 to serve again")
         back = first_served_after(apache, "reader1", up_at) - up_at
         time.sleep(1)
-    load.report("reader killed with SIGKILL and restarted")
+    load.report(f"reader killed with SIGKILL and restarted ({kind})")
     connect_errors = apache.error_log()[log_before:].count("AH00957")
     print(f"  reader1 served again {back:.2f} s after it was listening; "
           f"{connect_errors} failed connects logged in {down_for:.1f} s down")
     assert load.counts["GET"]["failed"] == 0, load.failures
     assert load.counts["upload"]["failed"] == 0, load.failures
     check_no_post_twice(the_cluster)
+    check_probe(kind, probe)
 
 
-def test_scenario_writer_restarted(the_cluster, apache):
+def test_scenario_writer_restarted(the_cluster, front):
+    kind, apache = front
     writer = the_cluster.writer
-    with Load(apache.url + "/orthanc") as load:
+    log_before = len(apache.error_log())
+    with Load(apache.url + "/orthanc") as load, \
+            probe_for(kind, apache, the_cluster, "WRITER" + kind) as probe:
         time.sleep(LOAD_SECONDS / 2)
         writer.stop()
         time.sleep(LOAD_SECONDS / 2)
@@ -469,7 +831,7 @@ def test_scenario_writer_restarted(the_cluster, apache):
                            30, interval=0.1, what="the writer to serve again")
         back = first_served_after(apache, "writer", up_at) - up_at
         time.sleep(1)
-    load.report("writer restarted")
+    load.report(f"writer restarted ({kind})")
     refused = load.counts["upload"][503]
     print(f"  uploads answered 503 (JSON) while the writer was down: "
           f"{refused}; the writer served again {back:.2f} s after it was "
@@ -477,6 +839,16 @@ def test_scenario_writer_restarted(the_cluster, apache):
     assert load.counts["GET"]["failed"] == 0, load.failures
     assert refused > 0
     check_no_post_twice(the_cluster)
+    check_probe(kind, probe)
+    if kind == "cache":
+        # The follower read the log from a reader while the writer was down.
+        failover = [line for line in apache.error_log()[log_before:]
+                    .splitlines() if "reading the changes of balancer://pacs/"
+                    in line]
+        print(f"  follower failovers: {len(failover)}"
+              + (f"; {failover[0].split('OrthancProxyCache: ')[1]}"
+                 if failover else ""))
+        assert failover
     # What was stored is stored once, and every upload answered 200 is there.
     stored = {n for n, status in load.uploaded if status == 200}
     for n in stored:
@@ -487,26 +859,31 @@ def test_scenario_writer_restarted(the_cluster, apache):
         assert len(r.json()) == 1
 
 
-def test_scenario_graceful_restart_twice(the_cluster, apache):
-    with Load(apache.url + "/orthanc") as load:
+def test_scenario_graceful_restart_twice(the_cluster, front):
+    kind, apache = front
+    with Load(apache.url + "/orthanc") as load, \
+            probe_for(kind, apache, the_cluster, "GRACEFUL" + kind) as probe:
         time.sleep(LOAD_SECONDS / 3)
         os.kill(apache.proc.pid, signal.SIGUSR1)
         time.sleep(LOAD_SECONDS / 3)
         os.kill(apache.proc.pid, signal.SIGUSR1)
         time.sleep(LOAD_SECONDS / 3)
-    load.report("apachectl -k graceful, twice")
+    load.report(f"apachectl -k graceful, twice ({kind})")
     assert load.counts["GET"]["failed"] == 0, load.failures
     assert load.counts["upload"]["failed"] == 0, load.failures
     check_no_post_twice(the_cluster)
+    check_probe(kind, probe)
 
 
 def test_scenario_member_drained_and_enabled_through_balancer_manager(
-        the_cluster, apache):
+        the_cluster, front):
+    kind, apache = front
     reader = the_cluster.by_route("reader2")
     nonce, members = cluster.manager_members(apache.url)
     name = next(n for n in members if n.startswith(reader.url))
     print(f"\nbalancer-manager before: {members[name]}")
-    with Load(apache.url + "/orthanc") as load:
+    with Load(apache.url + "/orthanc") as load, \
+            probe_for(kind, apache, the_cluster, "DRAIN" + kind) as probe:
         time.sleep(LOAD_SECONDS / 3)
         cluster.set_member_status(apache.url, name, nonce, drain=1)
         drained_at = time.time()
@@ -517,7 +894,7 @@ def test_scenario_member_drained_and_enabled_through_balancer_manager(
         cluster.set_member_status(apache.url, name, nonce, drain=0)
         enabled_at = time.time()
         time.sleep(LOAD_SECONDS / 3)
-    load.report("member drained and enabled through balancer-manager")
+    load.report(f"member drained and enabled through balancer-manager ({kind})")
     during = [r for r in routes(apache)
               if drained_at + 1 < r[0] < enabled_at and r[4] == "reader2"]
     after = first_served_after(apache, "reader2", enabled_at)
@@ -531,6 +908,7 @@ def test_scenario_member_drained_and_enabled_through_balancer_manager(
     # drained member (0 in the others).  Reported, bounded here.
     assert len(during) <= 2, during
     assert after is not None
+    check_probe(kind, probe)
 
 
 # ------------------------------------------------------- configuration

@@ -90,20 +90,6 @@ START_TEST(first_bytes_spread_over_subcaches)
 }
 END_TEST
 
-START_TEST(token_names_and_tags)
-{
-    const char *tag = op_backend_tag(test_pool, "http://127.0.0.1:8042/");
-    const char *name = op_token_name(test_pool, 'i', tag, "abc");
-
-    ck_assert_int_eq(strlen(tag), 8);
-    ck_assert_str_ne(tag, op_backend_tag(test_pool, "http://127.0.0.1:8043/"));
-    ck_assert_str_eq(name + 1, apr_pstrcat(test_pool, "i", tag, ":abc", NULL));
-    ck_assert_int_eq(name[0], op_spread_byte(name + 1));
-    ck_assert_str_eq(op_token_name(test_pool, 'G', tag, NULL) + 1,
-                     apr_pstrcat(test_pool, "G", tag, NULL));
-}
-END_TEST
-
 START_TEST(etags_and_tokens)
 {
     static const unsigned char RANDOM[8] = { 0, 1, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff };
@@ -117,6 +103,34 @@ START_TEST(etags_and_tokens)
 }
 END_TEST
 
+START_TEST(own_etags_are_taken_out_of_conditional_headers)
+{
+    const char *own = op_cache_etag(test_pool, "key");
+    const char *orthanc = "\"1-3e7a1c\"";
+
+    /* Only the module's own: nothing is left for Orthanc. */
+    ck_assert_ptr_null(op_without_own_etags(test_pool, own));
+    ck_assert_ptr_null(op_without_own_etags(
+        test_pool, apr_pstrcat(test_pool, "W/", own, " ,", own, NULL)));
+    /* Orthanc's own stay, in their order. */
+    ck_assert_str_eq(op_without_own_etags(
+        test_pool, apr_pstrcat(test_pool, orthanc, ", ", own, NULL)), orthanc);
+    ck_assert_str_eq(op_without_own_etags(
+        test_pool, apr_pstrcat(test_pool, own, ",W/\"a\", \"b\"", NULL)),
+        "W/\"a\", \"b\"");
+    /* Unchanged: none of them, "*", or not a list of entity tags. */
+    ck_assert_str_eq(op_without_own_etags(test_pool, orthanc), orthanc);
+    ck_assert_str_eq(op_without_own_etags(test_pool, "*"), "*");
+    ck_assert_str_eq(op_without_own_etags(test_pool, "\"op-12\""), "\"op-12\"");
+    ck_assert_str_eq(op_without_own_etags(test_pool, "\"op-0123456789ABCDEF\""),
+                     "\"op-0123456789ABCDEF\"");
+    ck_assert_str_eq(op_without_own_etags(test_pool, "\"a\" junk"),
+                     "\"a\" junk");
+    ck_assert_str_eq(op_without_own_etags(test_pool, "\"unclosed"),
+                     "\"unclosed");
+}
+END_TEST
+
 Suite *cache_key_suite(void)
 {
     Suite *s = suite_create("cache_key");
@@ -125,8 +139,8 @@ Suite *cache_key_suite(void)
     tcase_add_test(tc, keys_hold_what_answers_depend_on);
     tcase_add_test(tc, parts_cannot_run_into_each_other);
     tcase_add_test(tc, first_bytes_spread_over_subcaches);
-    tcase_add_test(tc, token_names_and_tags);
     tcase_add_test(tc, etags_and_tokens);
+    tcase_add_test(tc, own_etags_are_taken_out_of_conditional_headers);
     suite_add_tcase(s, tc);
     return s;
 }

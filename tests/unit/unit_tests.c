@@ -61,6 +61,8 @@ int main(void)
     srunner_add_suite(runner, cache_key_suite());
     srunner_add_suite(runner, orthanc_changes_suite());
     srunner_add_suite(runner, audit_suite());
+    srunner_add_suite(runner, generation_table_suite());
+    srunner_add_suite(runner, change_cursor_suite());
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);

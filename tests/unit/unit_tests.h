@@ -39,5 +39,7 @@ Suite *cache_policy_suite(void);
 Suite *cache_key_suite(void);
 Suite *orthanc_changes_suite(void);
 Suite *audit_suite(void);
+Suite *generation_table_suite(void);
+Suite *change_cursor_suite(void);
 
 #endif

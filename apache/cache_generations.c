@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cache_generations.c - the generation counters in mod_slotmem_shm (see
+ * cache_generations.h).
+ */
+#include <httpd.h>
+#include <http_config.h>
+#include <ap_provider.h>
+#include <ap_slotmem.h>
+#include <apr_strings.h>
+
+#include "cache_generations.h"
+
+const char *op_cache_generations_create(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                        apr_array_header_t *backends)
+{
+    const ap_slotmem_provider_t *provider = ap_lookup_provider(
+        AP_SLOTMEM_PROVIDER_GROUP, "shm", AP_SLOTMEM_PROVIDER_VERSION);
+    ap_slotmem_instance_t *slots;
+    apr_status_t rv;
+    int i;
+
+    if (provider == NULL) {
+        return "mod_slotmem_shm is not loaded (Debian: a2enmod slotmem_shm)";
+    }
+    if (backends->nelts == 0) {
+        return NULL;
+    }
+    rv = provider->create(&slots, NULL, sizeof(op_cache_slot),
+                          (unsigned int)backends->nelts, 0, pconf);
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(ptemp, "its shared memory (%" APR_SIZE_T_FMT
+                            " bytes) could not be created: %pm",
+                            sizeof(op_cache_slot) * backends->nelts, &rv);
+    }
+    for (i = 0; i < backends->nelts; i++) {
+        op_cache_backend *backend = APR_ARRAY_IDX(backends, i,
+                                                  op_cache_backend *);
+        apr_uint64_t epoch;
+        void *slot;
+
+        if ((rv = provider->dptr(slots, (unsigned int)i, &slot))
+            != APR_SUCCESS) {
+            return apr_psprintf(ptemp, "its shared memory has no slot %d: %pm",
+                                i, &rv);
+        }
+        if ((rv = apr_generate_random_bytes((unsigned char *)&epoch,
+                                            sizeof(epoch))) != APR_SUCCESS) {
+            return apr_psprintf(ptemp, "no random epoch: %pm", &rv);
+        }
+        backend->slot = slot;
+        op_gen_init(&backend->slot->gen, epoch);
+        memset(&backend->slot->follow, 0, sizeof(backend->slot->follow));
+    }
+    return NULL;
+}
+
+const char *op_cache_tokens(const op_cache_backend *backend, apr_pool_t *p,
+                            const op_cache_route *route, const char **why)
+{
+    const op_gen_table *gen;
+
+    if (backend == NULL || backend->slot == NULL) {
+        *why = "the cache has no shared memory";
+        return NULL;
+    }
+    gen = &backend->slot->gen;
+    if (!op_gen_in_step(gen, apr_time_now(), backend->max_delay)) {
+        *why = "the change follower is behind";
+        return NULL;
+    }
+    if (route->shows_labels && (op_gen_flags(gen) & OP_GEN_LABELS)) {
+        *why = "the answer shows labels, whose changes Orthanc does not log";
+        return NULL;
+    }
+    return op_gen_tokens(p, gen, &route->scope);
+}
+
+void op_cache_apply_bump(op_cache_backend *backend, const op_cache_bump *bump)
+{
+    op_gen_table *gen;
+
+    if (backend == NULL || backend->slot == NULL) {
+        return;
+    }
+    gen = &backend->slot->gen;
+    if (bump->scope.kind != OP_SCOPE_NONE) {
+        op_gen_bump(gen, &bump->scope);
+    }
+    if (bump->lists) {
+        op_gen_bump_lists(gen);
+    }
+    if (bump->everything) {
+        op_gen_bump_everything(gen);
+    }
+}
