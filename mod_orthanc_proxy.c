@@ -39,8 +39,8 @@
  * module's keys; mod_watchdog runs the change follower.
  * mod_proxy does the proxying itself; apache/proxy_bridge.c is the only
  * part that knows its structures, and nothing links against its symbols,
- * so the module loads before or after mod_proxy.  README.md, section
- * "Architecture", shows the layers.
+ * so the module loads before or after mod_proxy.  docs/development.md,
+ * section "Architecture", shows the layers.
  */
 #include <httpd.h>
 #include <http_config.h>

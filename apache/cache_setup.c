@@ -525,7 +525,7 @@ static int start(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *main_server)
                      "OrthancProxyCacheStore %s is no longer used: the "
                      "generation counters live in mod_slotmem_shm's shared "
                      "memory, and each front end's follower keeps its own "
-                     "fresh (README, \"Scale out\"); remove the line",
+                     "fresh (docs/cluster.md); remove the line",
                      conf->store);
     }
     if ((err = op_http_global_init(pconf)) != NULL) {

@@ -6,7 +6,7 @@
  *
  * This layer sits below every Apache-facing part and above logic/: it calls
  * none of the parts that use it, so the picture of who calls whom has no
- * cycle (README.md, "Architecture"; tests/static/layering.sh checks it).
+ * cycle (docs/development.md, "Architecture"; tests/static/layering.sh checks it).
  */
 #ifndef ORTHANC_PROXY_REQUEST_CONTEXT_H
 #define ORTHANC_PROXY_REQUEST_CONTEXT_H

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Who may call whom (README.md, "Architecture"):
+# Who may call whom (docs/development.md, "Architecture"):
 #
 #   mod_orthanc_proxy.c      the module record, the command table, the hooks
 #        |
@@ -222,7 +222,7 @@ else
 fi
 
 if [ "$failures" -ne 0 ]; then
-    echo "layering: $failures problem(s); see README.md, \"Architecture\"" >&2
+    echo "layering: $failures problem(s); see docs/development.md, \"Architecture\"" >&2
     exit 1
 fi
 echo "layering: the parts form layers, without a cycle"
