@@ -195,11 +195,11 @@ def expected_default(srcdir, sources, command, handler_body):
         d = define(read(srcdir, 'logic/access_rules.h'), 'OP_DEFAULT_LEVEL', 'logic/access_rules.h')
         return d and '`%s %s`' % (name, d.replace('OP_LEVEL_', '').lower())
     if name == 'OrthancProxyCacheMaxAge':
-        h = read(srcdir, 'apache/cache_config.h')
+        h = read(srcdir, 'apache/cache/cache_config.h')
         return '`%s %s %s`' % (name, define(h, 'OP_CACHE_DEFAULT_MAX_AGE_CONTENT', 'cache_config.h'),
                                define(h, 'OP_CACHE_DEFAULT_MAX_AGE_AGGREGATE', 'cache_config.h'))
     if name == 'OrthancProxyCacheMaxDelay':
-        d = define(read(srcdir, 'apache/cache_config.h'), 'OP_CACHE_DEFAULT_MAX_DELAY', 'cache_config.h')
+        d = define(read(srcdir, 'apache/cache/cache_config.h'), 'OP_CACHE_DEFAULT_MAX_DELAY', 'cache_config.h')
         m = d and re.fullmatch(r'apr_time_from_sec\((\d+)\)', d)
         if not m:
             fail('OP_CACHE_DEFAULT_MAX_DELAY is %s, not apr_time_from_sec(N)' % d)

@@ -44,7 +44,7 @@
 
 #include <httpd.h>
 
-#include "balancer_setup.h"
+#include "apache/balancer_setup.h"
 #include "cache_generations.h"
 #include "orthanc_http.h"
 

@@ -22,16 +22,16 @@
 #include <apr_optional.h>
 #include <apr_strings.h>
 
+#include "apache/balancer_setup.h"
+#include "apache/config.h"
+#include "apache/request_context.h"
 #include "backend_tls.h"
-#include "balancer_setup.h"
 #include "cache_config.h"
 #include "cache_follower.h"
 #include "cache_generations.h"
 #include "cache_request.h"
 #include "cache_setup.h"
-#include "config.h"
 #include "orthanc_http.h"
-#include "request_context.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
 
