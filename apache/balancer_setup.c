@@ -17,7 +17,7 @@
  * - Health checks Orthanc cannot pass are refused: Orthanc answers HEAD
  *   and OPTIONS with 404, which would keep every member disabled.
  * - writer=ROUTE: the balancer reads the module's pin from a cookie
- *   (member_routing.c), never from the URL, and a pinned request never
+ *   (cluster/member_routing.c), never from the URL, and a pinned request never
  *   fails over to another member: a write is answered 503 rather than
  *   stored by a member the topology keeps for reading, and a job is
  *   polled where it runs or not at all.

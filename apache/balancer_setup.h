@@ -12,7 +12,7 @@
 #include "request_context.h"
 
 /* The name of the sticky session mod_proxy_balancer reads the module's pin
- * from (member_routing.c). */
+ * from (cluster/member_routing.c). */
 #define OP_PIN_COOKIE "ORTHANC_PROXY_ROUTE"
 
 /* Sets up BALANCER for MAPPING (members' defaults, the writer's sticky

@@ -8,7 +8,7 @@
  * thread, outside any client's request, and a look-up must not be one of
  * the client's requests.  libcurl brings what a hand-written client
  * lacked: TLS with the mapping's SSLProxy* trust settings
- * (apache/backend_tls.c), keep-alive (one connection reused from pass to
+ * (apache/cache/backend_tls.c), keep-alive (one connection reused from pass to
  * pass), chunked and length-delimited answers, every address a name
  * resolves to (IPv6 and IPv4) and a DNS cache.  Each request has the time
  * left until the pass's deadline; it is abandoned when the child process

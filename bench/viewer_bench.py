@@ -14,7 +14,7 @@ Targets, started by this script on free 127.0.0.1 ports and stopped by PID:
   module       Apache with OrthancProxy, no cache
   cache-cold   Apache with OrthancProxyCache on, empty: answers up to 1 MB
                in mod_cache_socache (shmcb, 512 MB), larger ones in
-               mod_cache_disk, as the README's example
+               mod_cache_disk, as docs/cache.md's example
   cache-warm   the same, once it holds the workload
   cache-warm-disk   the same with every answer in mod_cache_disk
   cache-warm-event  cache-warm on the event MPM
@@ -25,7 +25,7 @@ Targets, started by this script on free 127.0.0.1 ports and stopped by PID:
   static       Apache serving the same answers as static files: what
                Apache itself can do on this machine
 Every Apache runs the worker MPM with its default settings (--mpm), and
-"EnableMMAP Off" + "EnableSendfile On": what the README recommends for a
+"EnableMMAP Off" + "EnableSendfile On": what docs/cache.md recommends for a
 front end that serves answers from mod_cache_disk.  Answers are sent from
 their files with sendfile(), not mapped and unmapped for each request (a
 TLB shoot-down on every core), and a kept-alive connection stays with its
@@ -103,7 +103,7 @@ OrthancProxy /orthanc/ {url}/ timeout=600
 </Location>
 """
 
-# The README's configuration: answers up to 1 MB (previews, 512 x 512
+# docs/cache.md's configuration: answers up to 1 MB (previews, 512 x 512
 # frames, QIDO) in shared memory, larger ones on disk; mod_cache tries the
 # providers in the order of the CacheEnable lines.
 SOCACHE = """CacheSocache "shmcb:{root}/answers(536870912)"

@@ -59,7 +59,7 @@ fi
 
 # The tarball's version is SemVer's (1.0.0, 1.0.0-rc1, 1.0.0-dev); Debian
 # writes the pre-release's '-' as '~' (1.0.0~rc1), which sorts before the
-# release (README.md, "Versions").
+# release (docs/versions.md, "Versions").
 release=$(basename "$tarball" .tar.gz)
 release=${release#mod_orthanc_proxy-}
 upstream=$(echo "$release" | sed 's/-/~/')

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# A release in one command (README.md, "Releasing"):
+# A release in one command (docs/versions.md, "Releasing"):
 #
 #   scripts/release.sh [--skip-tests] [--out DIR] VERSION
 #
@@ -249,6 +249,6 @@ echo "release: committed $(git rev-parse --short HEAD) \"Release $version\", tag
 echo "release: made in $out:"
 (cd "$out" && cat SHA256SUMS)
 cat <<EOF
-release: next, by hand (README.md, "Releasing"): publish the files of $out,
+release: next, by hand (docs/versions.md, "Releasing"): publish the files of $out,
 push the commit and the tag v$version, and open the next version.
 EOF

@@ -172,6 +172,7 @@ def test_package_ships_the_module_its_a2enmod_files_and_docs(deb):
                  "/etc/apache2/mods-available/orthanc_proxy.load",
                  "/etc/apache2/mods-available/orthanc_proxy.conf",
                  f"{DOC}/README.md.gz", f"{DOC}/NEWS.md.gz",
+                 f"{DOC}/docs/directives.md.gz",
                  f"{DOC}/copyright", f"{DOC}/changelog.Debian.gz", EXAMPLE):
         assert path in paths, files
     assert not [p for p in paths if p.startswith("/etc/apache2/mods-enabled")]

@@ -14,5 +14,5 @@ exec cppcheck --quiet --error-exitcode=1 --inline-suppr --std=c99 \
     --suppress=missingIncludeSystem --suppress=unusedFunction \
     --suppress=varFuncNullUB --suppress=toomanyconfigs \
     -I. -Ilogic -I"$OP_APACHE_INCLUDES" $(apr-1-config --includes) \
-    ./*.c logic/*.c apache/*.c apache/audit/*.c support/*.c tests/unit/*.c tests/tools/*.c tests/fuzz/*.c \
+    ./*.c logic/*.c apache/*.c apache/*/*.c support/*.c tests/unit/*.c tests/tools/*.c tests/fuzz/*.c \
     tests/e2e/*.c

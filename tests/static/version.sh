@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # The version is written once, in configure.ac's AC_INIT; every other place
-# that names it must agree (README.md, "Versions"):
+# that names it must agree (docs/versions.md, "Versions"):
 #
 #   configure.ac             1.0.0, 1.0.0-rc1 (a release), 1.0.0-dev (between
 #                            releases)

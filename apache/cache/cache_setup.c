@@ -22,16 +22,16 @@
 #include <apr_optional.h>
 #include <apr_strings.h>
 
+#include "apache/balancer_setup.h"
+#include "apache/config.h"
+#include "apache/request_context.h"
 #include "backend_tls.h"
-#include "balancer_setup.h"
 #include "cache_config.h"
 #include "cache_follower.h"
 #include "cache_generations.h"
 #include "cache_request.h"
 #include "cache_setup.h"
-#include "config.h"
-#include "orthanc_http.h"
-#include "request_context.h"
+#include "apache/orthanc_http.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
 
@@ -525,7 +525,7 @@ static int start(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *main_server)
                      "OrthancProxyCacheStore %s is no longer used: the "
                      "generation counters live in mod_slotmem_shm's shared "
                      "memory, and each front end's follower keeps its own "
-                     "fresh (README, \"Scale out\"); remove the line",
+                     "fresh (docs/cluster.md); remove the line",
                      conf->store);
     }
     if ((err = op_http_global_init(pconf)) != NULL) {

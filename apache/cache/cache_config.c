@@ -6,8 +6,8 @@
 #include <http_config.h>
 #include <apr_strings.h>
 
+#include "apache/request_context.h"
 #include "cache_config.h"
-#include "request_context.h"
 
 op_cache_server *op_cache_create_server(apr_pool_t *p)
 {

@@ -8,7 +8,7 @@
  * dropped with the configuration at each restart, and a new random epoch
  * makes every key of the previous table unreachable.  Each Apache front
  * end has its own table, kept fresh by its own follower from Orthanc's
- * change log: several front ends need no shared store (README, "Scale
+ * change log: several front ends need no shared store (docs/cluster.md, "Scale
  * out").
  */
 #ifndef ORTHANC_PROXY_CACHE_GENERATIONS_H

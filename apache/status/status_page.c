@@ -24,7 +24,7 @@
 #include "logic/module_version.h"
 #include "logic/status_report.h"
 #include "apache/audit/audit_config.h"
-#include "request_context.h"
+#include "apache/request_context.h"
 #include "status_counters.h"
 #include "status_page.h"
 

@@ -19,7 +19,7 @@
 #include <httpd.h>
 #include <http_config.h>
 
-#include "request_context.h"
+#include "apache/request_context.h"
 
 /* Defaults. */
 #define OP_CACHE_DEFAULT_MAX_DELAY apr_time_from_sec(1)

@@ -25,7 +25,7 @@
 #include <apr_atomic.h>
 
 #include "logic/traffic_counters.h"
-#include "request_context.h"
+#include "apache/request_context.h"
 #include "status_counters.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
