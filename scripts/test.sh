@@ -15,13 +15,22 @@
 set -eu
 cd "$(dirname "$0")/.."
 
+# Each stage's start, with the minutes elapsed: CI has an hour.
+started=$(date +%s)
+stage() {
+    echo "test.sh: [$(( ($(date +%s) - started) / 60 )) min] $*"
+}
+
+stage "installing what is missing"
 scripts/install-deps.sh
 # The OHIF Viewer, dicomweb-client and playwright-core, pinned, into a
 # cache outside the repository (fetched once).
 scripts/install-js.sh
+stage "building"
 autoreconf -fi
 ./configure --enable-werror
 make -j"$(nproc)"
+stage "make check: static checks, unit tests, fuzzing, the end-to-end suite on Debian 12's Orthanc"
 if ! make check; then
     cat test-suite.log >&2 || true
     exit 1
@@ -30,6 +39,7 @@ fi
 # 1.12.7 (DICOMweb 1.20), from Debian's packages in a root built once with
 # mmdebstrap (tests/e2e/orthanc_roots.py); sid's 1.13.0 (DICOMweb 1.24)
 # gets the whole suite below, with the sanitized module.
+stage "the Orthanc-facing tests on Debian 13's Orthanc"
 make check-orthanc-matrix OP_ORTHANC_MATRIX=trixie
 sid_root=$(/usr/bin/python3 tests/e2e/orthanc_roots.py sid)
 # distcheck builds the tarball, installs and uninstalls it, and tests it
@@ -38,6 +48,7 @@ sid_root=$(/usr/bin/python3 tests/e2e/orthanc_roots.py sid)
 # end-to-end suite (the mapping tests: the harness, the module and a real
 # Apache and Orthanc from the tarball); that every tracked file is in the
 # tarball is checked file by file instead (tests/static/dist_contents.sh).
+stage "make distcheck"
 make distcheck OP_PYTEST_ARGS="-q -k test_mapping" \
     TESTS="tests/static/cppcheck.sh tests/static/layering.sh tests/unit/unit_tests tests/e2e/run_e2e"
 distdir="$(sed -n 's/^PACKAGE_TARNAME = //p' Makefile)-$(sed -n 's/^PACKAGE_VERSION = //p' Makefile)"
@@ -49,6 +60,7 @@ fi
 # linted, and installed into a throwaway Debian root (tests/package/).  The
 # packaging lives in the repository only, not in the release tarball.
 if [ -d debian ]; then
+    stage "the Debian package"
     tests/package/run_package_test --tarball "$tarball"
 else
     echo "test.sh: no debian/ here (a release tarball): no package to test"
@@ -61,6 +73,7 @@ fi
 sanitized=$(mktemp -d "${TMPDIR:-/tmp}/mod_orthanc_proxy-sanitized.XXXXXX")
 trap 'rm -rf "$sanitized"' EXIT
 chmod 755 "$sanitized"
+stage "the sanitized build, the whole suite on sid's Orthanc"
 tar -xzf "$tarball" -C "$sanitized"
 cd "$sanitized/$distdir"
 ./configure --enable-werror --enable-sanitizers
@@ -69,4 +82,4 @@ if ! make check-sanitized OP_ORTHANC_ROOT="$sid_root"; then
     cat test-suite.log >&2 || true
     exit 1
 fi
-echo "test.sh: all tests passed"
+stage "all tests passed"
