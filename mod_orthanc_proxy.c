@@ -1,8 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_orthanc_proxy.c - branch Orthanc's REST API into Apache under a prefix.
  *
  * The module record, the command table and the hook registration; each
- * part lives in apache/ under a name that says what it does:
+ * part lives under apache/ in a file named for what it does, the parts of
+ * one capability in a folder of their own (cache/, cluster/, status/,
+ * audit/).  The hooks, and the part that runs each:
  *
  *   pre_translate_name  apache/translate.c      read the path as Orthanc will,
  *                                               pick the mapping and method
@@ -15,9 +18,10 @@
  *                                               what mod_proxy sends
  *   handler             apache/local_handler.c  the "/prefix" redirect and
  *                                               CORS preflights
- *   fixups              apache/member_routing.c which member of a
+ *   fixups              apache/cluster/member_routing.c  which member of a
  *                                               balancer takes the request
- *   handler             apache/status_page.c    SetHandler orthanc-proxy-status
+ *   handler             apache/status/status_page.c  SetHandler
+ *                                               orthanc-proxy-status
  *   check_config        apache/proxy_bridge.c   every mapping has its worker
  *   check_config        apache/audit/audit_setup.c    the audit program
  *   post_config         apache/audit/audit_setup.c    starts it as a
@@ -26,19 +30,20 @@
  *                                               before it is forwarded
  *   log_transaction     apache/audit/audit_request.c  one record per request
  *                                               for the audit trail
+ *   post_config         apache/httpd_check.c    log the module's version
  *
  * plus mod_proxy's own hooks (apache/backend_request.c), the filters of
  * apache/error_response.c, apache/response_headers.c, apache/body_limit.c,
  * the "Require orthanc-access" provider (apache/authz_provider.c) and the
- * status page's counters (apache/status_counters.c).
+ * status page's counters (apache/status/status_counters.c).
  *
- * OrthancProxyCache (apache/cache_setup.c) registers its own start-up
+ * OrthancProxyCache (apache/cache/cache_setup.c) registers its own start-up
  * hooks, its fixup and its filters: mod_cache keeps the answers, with the
  * module's keys; mod_watchdog runs the change follower.
  * mod_proxy does the proxying itself; apache/proxy_bridge.c is the only
  * part that knows its structures, and nothing links against its symbols,
- * so the module loads before or after mod_proxy.  README.md, section
- * "Architecture", shows the layers.
+ * so the module loads before or after mod_proxy.  docs/development.md,
+ * section "Architecture", shows the layers.
  */
 #include <httpd.h>
 #include <http_config.h>
@@ -51,8 +56,9 @@
 #include "apache/authz_provider.h"
 #include "apache/backend_request.h"
 #include "apache/body_limit.h"
-#include "apache/cache_config.h"
-#include "apache/cache_setup.h"
+#include "apache/cache/cache_config.h"
+#include "apache/cache/cache_setup.h"
+#include "apache/cluster/member_routing.h"
 #include "apache/config.h"
 #include "apache/cors.h"
 #include "apache/credentials.h"
@@ -61,11 +67,10 @@
 #include "apache/forwarding.h"
 #include "apache/httpd_check.h"
 #include "apache/local_handler.h"
-#include "apache/member_routing.h"
 #include "apache/proxy_bridge.h"
 #include "apache/response_headers.h"
-#include "apache/status_counters.h"
-#include "apache/status_page.h"
+#include "apache/status/status_counters.h"
+#include "apache/status/status_page.h"
 #include "apache/translate.h"
 
 static const command_rec orthanc_proxy_cmds[] = {
@@ -152,6 +157,7 @@ static void register_hooks(apr_pool_t *p)
 
     ap_hook_check_config(op_check_httpd_version, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_config(op_check_backends, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(op_log_start_up, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(op_audit_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(op_audit_start, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_translate_name(op_map_request, NULL, before_proxy,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * authz_provider.h - "Require orthanc-access LEVEL", the access levels as
  * an authorization provider of mod_authz_core.

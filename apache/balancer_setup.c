@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * balancer_setup.c - a balancer of Orthancs, checked and set up when
  * Apache starts (check_config, through proxy_bridge.c), before
@@ -16,7 +17,7 @@
  * - Health checks Orthanc cannot pass are refused: Orthanc answers HEAD
  *   and OPTIONS with 404, which would keep every member disabled.
  * - writer=ROUTE: the balancer reads the module's pin from a cookie
- *   (member_routing.c), never from the URL, and a pinned request never
+ *   (cluster/member_routing.c), never from the URL, and a pinned request never
  *   fails over to another member: a write is answered 503 rather than
  *   stored by a member the topology keeps for reading, and a job is
  *   polled where it runs or not at all.

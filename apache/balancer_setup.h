@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * balancer_setup.h - a balancer of Orthancs, checked and set up when
  * Apache starts.
@@ -11,7 +12,7 @@
 #include "request_context.h"
 
 /* The name of the sticky session mod_proxy_balancer reads the module's pin
- * from (member_routing.c). */
+ * from (cluster/member_routing.c). */
 #define OP_PIN_COOKIE "ORTHANC_PROXY_ROUTE"
 
 /* Sets up BALANCER for MAPPING (members' defaults, the writer's sticky

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * body_limit.c - LimitRequestBody on the prefix, really enforced.
  *

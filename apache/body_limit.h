@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * body_limit.h - LimitRequestBody, which Apache skips on proxied requests.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.c - creating and merging the configuration records.
  *
@@ -9,7 +10,7 @@
 #include <http_config.h>
 
 #include "apache/audit/audit_config.h"
-#include "cache_config.h"
+#include "apache/cache/cache_config.h"
 #include "config.h"
 #include "request_context.h"
 

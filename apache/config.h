@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.h - the configuration records' life cycle: created empty for every
  * server and section, merged from the outside in (request_context.h has

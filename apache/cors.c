@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cors.c - cross-origin access, for applications served from another origin.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * credentials.c - who the proxy says it is to Orthanc, and who the user is.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * credentials.h - OrthancProxyCredentials and OrthancProxyUserHeader.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * directives.c - OrthancProxy and the access policy's directives.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * directives.h - the directives that have no part of their own:
  * OrthancProxy, OrthancProxyAccess, OrthancProxyAllow/Deny and

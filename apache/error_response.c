@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * error_response.c - the errors the proxy produces, as JSON.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * error_response.h - the JSON body of the errors the proxy produces.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * forwarding.c - after authentication, prepare what mod_proxy sends.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * forwarding.h - the fixups hook: after authentication, the last checks
  * and what mod_proxy must send.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * local_handler.c - the answers that never reach Orthanc: the redirect of
  * the bare prefix to the prefix with its slash, and CORS preflights (cors.c).

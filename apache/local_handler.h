@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * local_handler.h - what the module answers itself, without Orthanc.
  */

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * orthanc_http.c - GET requests to Orthanc with libcurl (see
- * orthanc_http.h).
+ * orthanc_http.c - requests to Orthanc with libcurl (see orthanc_http.h).
  */
 #include <curl/curl.h>
 
@@ -21,7 +20,7 @@ struct op_http_client {
     volatile apr_uint32_t *abort;
     CURL *curl;                    /* opened by the first request */
     struct curl_slist *headers;
-    struct curl_slist *post_headers;   /* the same, with a Content-Type */
+    struct curl_slist *json_headers;   /* the same, for a JSON body */
 };
 
 /* The body being received. */
@@ -80,9 +79,9 @@ void op_http_client_close(op_http_client *c)
         curl_slist_free_all(c->headers);
         c->headers = NULL;
     }
-    if (c->post_headers) {
-        curl_slist_free_all(c->post_headers);
-        c->post_headers = NULL;
+    if (c->json_headers) {
+        curl_slist_free_all(c->json_headers);
+        c->json_headers = NULL;
     }
 }
 
@@ -121,7 +120,7 @@ static int progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
     const op_http_client *c = ctx;
     int state = AP_MPMQ_RUNNING;
 
-    if (apr_atomic_read32(c->abort)) {
+    if (c->abort && apr_atomic_read32(c->abort)) {
         return 1;
     }
     if (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
@@ -184,6 +183,31 @@ static CURLcode set_tls(CURL *curl, const op_tls_settings *tls)
     return rc;
 }
 
+/* Accept, the credentials and EXTRA (or NULL); NULL when out of memory. */
+static struct curl_slist *request_headers(const op_http_client *c,
+                                          const char *extra)
+{
+    struct curl_slist *list = curl_slist_append(NULL,
+                                                "Accept: application/json");
+    struct curl_slist *more;
+
+    if (list && c->authorization) {
+        if ((more = curl_slist_append(list, c->authorization)) == NULL) {
+            curl_slist_free_all(list);
+            return NULL;
+        }
+        list = more;
+    }
+    if (list && extra) {
+        if ((more = curl_slist_append(list, extra)) == NULL) {
+            curl_slist_free_all(list);
+            return NULL;
+        }
+        list = more;
+    }
+    return list;
+}
+
 /* The handle, its options set once. */
 static const char *open_handle(op_http_client *c)
 {
@@ -193,23 +217,11 @@ static const char *open_handle(op_http_client *c)
     if (curl == NULL) {
         return "libcurl could not create a handle";
     }
-    c->headers = curl_slist_append(NULL, "Accept: application/json");
-    if (c->headers && c->authorization) {
-        c->headers = curl_slist_append(c->headers, c->authorization);
-    }
-    c->post_headers = curl_slist_append(NULL, "Accept: application/json");
-    if (c->post_headers && c->authorization) {
-        c->post_headers = curl_slist_append(c->post_headers, c->authorization);
-    }
-    if (c->post_headers) {
-        c->post_headers = curl_slist_append(c->post_headers,
-                                            "Content-Type: application/json");
-    }
-    if (c->headers == NULL || c->post_headers == NULL) {
+    c->headers = request_headers(c, NULL);
+    c->json_headers = request_headers(c, "Content-Type: application/json");
+    if (c->headers == NULL || c->json_headers == NULL) {
         curl_easy_cleanup(curl);
-        curl_slist_free_all(c->headers);
-        curl_slist_free_all(c->post_headers);
-        c->headers = c->post_headers = NULL;
+        op_http_client_close(c);
         return "libcurl could not allocate the request headers";
     }
     /* Threads: no signal for timeouts.  Only http and https, no
@@ -248,58 +260,76 @@ static const char *open_handle(op_http_client *c)
     }
     if (rc != CURLE_OK) {
         curl_easy_cleanup(curl);
-        curl_slist_free_all(c->headers);
-        curl_slist_free_all(c->post_headers);
-        c->headers = c->post_headers = NULL;
+        op_http_client_close(c);
         return curl_easy_strerror(rc);
     }
     c->curl = curl;
     return NULL;
 }
 
-/* METHOD (GET, or POST with BODY) PATH, answered before DEADLINE. */
-static const char *perform(op_http_client *c, apr_pool_t *p, const char *path,
-                           const char *body, apr_size_t length,
-                           apr_time_t deadline, op_http_answer *out)
+/* The method and body of one request; a handle goes back to a plain GET
+ * after each. */
+static CURLcode set_method(op_http_client *c, const char *method,
+                           const char *json_body)
+{
+    CURLcode rc = CURLE_OK;
+
+    if (json_body) {
+        rc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                              (curl_off_t)strlen(json_body));
+        if (rc == CURLE_OK) {
+            rc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, json_body);
+        }
+        if (rc == CURLE_OK) {
+            rc = curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER,
+                                  c->json_headers);
+        }
+    }
+    if (rc == CURLE_OK && strcmp(method, json_body ? "POST" : "GET") != 0) {
+        rc = curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+    }
+    return rc;
+}
+
+static void reset_method(op_http_client *c)
+{
+    curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+}
+
+const char *op_http_get(op_http_client *c, apr_pool_t *p, const char *path,
+                        apr_time_t deadline, op_http_answer *out)
+{
+    return op_http_request(c, p, "GET", path, NULL, deadline, out);
+}
+
+const char *op_http_request(op_http_client *c, apr_pool_t *p,
+                            const char *method, const char *path,
+                            const char *json_body, apr_time_t deadline,
+                            op_http_answer *out)
 {
     char error[CURL_ERROR_SIZE];
     apr_interval_time_t left = deadline - apr_time_now();
-    body_buffer received;
+    body_buffer body;
     const char *err;
     CURLcode rc;
     long timeout_ms;
 
     if (left < apr_time_from_msec(1)) {
-        return "the pass ran out of time";
+        return "no time was left for the request";
     }
     if (c->curl == NULL && (err = open_handle(c)) != NULL) {
         return err;
     }
-    memset(&received, 0, sizeof(received));
-    received.p = p;
+    memset(&body, 0, sizeof(body));
+    body.p = p;
     error[0] = '\0';
     timeout_ms = (long)apr_time_as_msec(left);
     rc = curl_easy_setopt(c->curl, CURLOPT_URL,
                           apr_pstrcat(p, c->base, path, NULL));
-    if (rc == CURLE_OK && body) {
-        rc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                              (curl_off_t)length);
-        if (rc == CURLE_OK) {
-            rc = curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-        }
-        if (rc == CURLE_OK) {
-            rc = curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER,
-                                  c->post_headers);
-        }
-    }
-    else if (rc == CURLE_OK) {
-        rc = curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
-        if (rc == CURLE_OK) {
-            rc = curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
-        }
-    }
     if (rc == CURLE_OK) {
-        rc = curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &received);
+        rc = curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &body);
     }
     if (rc == CURLE_OK) {
         rc = curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, error);
@@ -311,16 +341,16 @@ static const char *perform(op_http_client *c, apr_pool_t *p, const char *path,
         rc = curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     }
     if (rc == CURLE_OK) {
+        rc = set_method(c, method, json_body);
+    }
+    if (rc == CURLE_OK) {
         rc = curl_easy_perform(c->curl);
     }
-    /* The buffers live on this stack frame, the body in the caller's. */
+    reset_method(c);
+    /* The buffer lives on this stack frame only. */
     curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, NULL);
-    if (body) {
-        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
-        curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
-    }
-    if (received.too_large) {
+    if (body.too_large) {
         return "the answer is larger than 16 MiB";
     }
     if (rc != CURLE_OK) {
@@ -329,24 +359,11 @@ static const char *perform(op_http_client *c, apr_pool_t *p, const char *path,
                             error[0] ? ": " : "", error);
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &out->status);
-    if (received.data == NULL) {
-        received.data = apr_pcalloc(p, 1);
+    if (body.data == NULL) {
+        body.data = apr_pcalloc(p, 1);
     }
-    received.data[received.used] = '\0';
-    out->body = received.data;
-    out->length = received.used;
+    body.data[body.used] = '\0';
+    out->body = body.data;
+    out->length = body.used;
     return NULL;
-}
-
-const char *op_http_get(op_http_client *c, apr_pool_t *p, const char *path,
-                        apr_time_t deadline, op_http_answer *out)
-{
-    return perform(c, p, path, NULL, 0, deadline, out);
-}
-
-const char *op_http_post(op_http_client *c, apr_pool_t *p, const char *path,
-                         const char *body, apr_size_t length,
-                         apr_time_t deadline, op_http_answer *out)
-{
-    return perform(c, p, path, body, length, deadline, out);
 }

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * orthanc_http.h - the cache's change follower asks Orthanc directly, with
- * libcurl (as mod_md does for its own requests).
+ * orthanc_http.h - the module asks Orthanc directly, with libcurl (as
+ * mod_md does for its own requests): the cache's change follower, and the
+ * audit trail's look-ups before a deletion (apache/audit/audit_lookup.c).
  *
- * Not a request through mod_proxy: it runs in mod_watchdog's thread,
- * outside any client's request.  libcurl brings what a hand-written client
+ * Not a request through mod_proxy: the follower runs in mod_watchdog's
+ * thread, outside any client's request, and a look-up must not be one of
+ * the client's requests.  libcurl brings what a hand-written client
  * lacked: TLS with the mapping's SSLProxy* trust settings
- * (apache/backend_tls.c), keep-alive (one connection reused from pass to
+ * (apache/cache/backend_tls.c), keep-alive (one connection reused from pass to
  * pass), chunked and length-delimited answers, every address a name
  * resolves to (IPv6 and IPv4) and a DNS cache.  Each request has the time
  * left until the pass's deadline; it is abandoned when the child process
@@ -43,9 +45,9 @@ typedef struct {
 
 /* A client of the Orthanc at BASE_URL (http:// or https://, with or
  * without a final '/'), sending AUTHORIZATION ("Basic ..." or NULL), with
- * TLS (NULL for http://).  Nothing is opened before the first request.  A
- * request in progress is abandoned as soon as *ABORT is not 0 (or the
- * child process stops). */
+ * TLS (NULL: libcurl's defaults).  Nothing is opened before the first
+ * request.  A request in progress is abandoned as soon as *ABORT is not 0
+ * (ABORT may be NULL) or the child process stops. */
 op_http_client *op_http_client_make(apr_pool_t *p, const char *base_url,
                                     const char *authorization,
                                     const op_tls_settings *tls,
@@ -58,12 +60,12 @@ const char *op_http_get(op_http_client *client, apr_pool_t *p,
                         const char *path, apr_time_t deadline,
                         op_http_answer *out);
 
-/* POST BODY (LENGTH bytes of JSON) to PATH, as op_http_get does: used by
- * OrthancProxyStudies to search (/tools/find, /tools/lookup). */
-const char *op_http_post(op_http_client *client, apr_pool_t *p,
-                         const char *path, const char *body,
-                         apr_size_t length, apr_time_t deadline,
-                         op_http_answer *out);
+/* The same with any METHOD, and JSON_BODY (or NULL) sent as
+ * application/json. */
+const char *op_http_request(op_http_client *client, apr_pool_t *p,
+                            const char *method, const char *path,
+                            const char *json_body, apr_time_t deadline,
+                            op_http_answer *out);
 
 /* Closes the client's connection and frees libcurl's handle (in the
  * thread that used it). */

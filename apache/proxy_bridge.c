@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * proxy_bridge.c - the only part of mod_orthanc_proxy that knows mod_proxy.
  *

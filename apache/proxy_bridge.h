@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * proxy_bridge.h - everything that touches mod_proxy's own structures.
  */

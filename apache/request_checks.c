@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * request_checks.c - what is refused once Apache has authenticated the user.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * request_context.c - the records every request-time part reads, found
  * through the module record as httpd keeps them, and the one way to refuse

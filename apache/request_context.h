@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * request_context.h - what the request-time parts of mod_orthanc_proxy
  * share: the configuration records, the per-request record, and the few
@@ -5,7 +6,7 @@
  *
  * This layer sits below every Apache-facing part and above logic/: it calls
  * none of the parts that use it, so the picture of who calls whom has no
- * cycle (README.md, "Architecture"; tests/static/layering.sh checks it).
+ * cycle (docs/development.md, "Architecture"; tests/static/layering.sh checks it).
  */
 #ifndef ORTHANC_PROXY_REQUEST_CONTEXT_H
 #define ORTHANC_PROXY_REQUEST_CONTEXT_H
@@ -28,27 +29,23 @@ typedef struct {
     op_backend  backend;
     const char *defined_at;   /* "file:line", for configuration messages */
     /* writer=ROUTE on a balancer: the member that takes every request that
-     * changes state or names a job (member_routing.c), NULL if none; and
+     * changes state or names a job (cluster/member_routing.c), NULL if none; and
      * the sticky-session cookie that pins a request to it. */
     const char *writer_route;
     const char *writer_pin;
     /* In shared memory, set when Apache starts; NULL when nothing is
-     * counted (status_counters.c). */
+     * counted (status/status_counters.c). */
     op_traffic_counters *counters;
     /* The audit trail: this mapping's Orthanc in the audit program's
      * table (apache/audit/audit_setup.c), -1 when not audited. */
     int audit_backend;
     /* OrthancProxyCache: the backend's generation counters, set when
-     * Apache starts (cache_setup.c); NULL when the cache does not follow
+     * Apache starts (cache/cache_setup.c); NULL when the cache does not follow
      * this backend. */
     struct op_cache_backend *cache_backend;
-    /* OrthancProxyStudies: how the module asks this mapping's Orthanc
-     * about studies, set when Apache starts (apache/studies/); NULL when
-     * no section restricts studies. */
-    struct op_studies_backend *studies_backend;
 } op_mapping;
 
-/* The cache's settings and state of one server (apache/cache_config.h). */
+/* The cache's settings and state of one server (apache/cache/cache_config.h). */
 struct op_cache_server;
 
 /* The audit trail's settings of one server (apache/audit/audit_config.h). */
@@ -104,7 +101,7 @@ typedef struct {
     const char *reason;
     const char *rule;
     /* The client's Cookie headers while the balancer reads the module's
-     * pin in their place (member_routing.c); NULL when not routed. */
+     * pin in their place (cluster/member_routing.c); NULL when not routed. */
     apr_array_header_t *client_cookies;
     /* Set when mod_proxy's failure to reach Orthanc has a known cause
      * (backend_request.c); the error body and its log line give it. */
@@ -113,19 +110,14 @@ typedef struct {
      * until Apache's authorization has decided. */
     struct op_authz_denial *authz_denial;
     int admitted;               /* Apache's access control let it through */
-    /* Set when OrthancProxyCache handles the request (cache_request.c). */
+    /* Set when OrthancProxyCache handles the request (cache/cache_request.c). */
     struct op_cache_request *cache;
-    /* Set when the audit trail records the request (audit_request.c). */
+    /* Set when the audit trail records the request (audit/audit_request.c). */
     struct op_audit_request *audit;
-    /* The highest level a Require orthanc-access line granted once the
-     * user was known (authz_provider.c); OP_LEVEL_UNSET when none did. */
-    op_level authz_granted;
-    /* Set when OrthancProxyStudies restricts the request
-     * (apache/studies/studies_request.c). */
-    struct op_studies_request *studies;
-    /* The study scope an answer was made for, when the answer depends on
-     * it (a list, a search): part of its cache key; NULL otherwise. */
-    const char *studies_key;
+    /* Set when OrthancProxyStudies restricts the request's user to some
+     * studies (apache/studies/studies_request.c): no answer to it is
+     * taken from, or given to, OrthancProxyCache. */
+    int study_scoped;
 } op_request;
 
 op_server_conf *op_server_conf_get(const server_rec *s);

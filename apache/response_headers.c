@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * response_headers.c - Orthanc's answer on its way back to the browser.
  *

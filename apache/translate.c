@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * translate.c - which requests are the module's, and where they go.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * translate.h - the hooks that decide which requests are the module's and
  * where they go: pre_translate_name, translate_name, map_to_storage.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """One Orthanc against three behind mod_orthanc_proxy, on a CPU-heavy viewer
 request, in one run.
 

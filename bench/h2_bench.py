@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """HTTP/2 against HTTP/1.1: many instances fetched in parallel through the
 module, over TLS, measured in one run.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """What one proxied request costs Apache, in CPU instructions.
 
 Elapsed time on a shared machine is noise; instructions counted by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What the benchmarks measure the same way: CPU time of processes from
 /proc, and Apache's ab against one URL."""
 import os

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Speed and memory of mod_orthanc_proxy against the alternatives, in one run.
 
 Targets, all started by this script on free 127.0.0.1 ports and stopped by

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Soak: a long, bounded, mixed load through mod_orthanc_proxy while
 Apache's memory, file descriptors and backend connections are watched.
 
@@ -42,7 +43,7 @@ Flatness: between the 25 % checkpoint (after warm-up) and the end,
     --fd-bound (default 0): at a quiet checkpoint these are the listening
     socket, logs, pipes and files, a fixed set;
   - its connections to Orthanc stay within the pool's bound (16 per child).
-See README.md ("Soak") for why these bounds.  Not judged under ASan: the
+See docs/development.md ("Soak test") for why these bounds.  Not judged under ASan: the
 memory (its quarantine holds up to 256 MB of freed memory per process).
 
 Usage: bench/soak.py [--minutes 30] [--workers 4] [--restart-every 180]

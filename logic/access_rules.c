@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * access_rules.c - the decision: may this method reach this Orthanc path?
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_key.c - cache keys and entity tags (see cache_key.h).
  */

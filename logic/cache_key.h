@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_key.h - the names mod_cache stores Orthanc's answers under, and
  * their entity tags.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_policy.c - cacheable answers and their scopes (see cache_policy.h).
  *

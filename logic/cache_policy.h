@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_policy.h - which of Orthanc's answers may be cached, and what makes
  * them fresh again.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cors_policy.h - which other origins may call Orthanc through the proxy.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * directive_args.c - checks on what an administrator writes after OrthancProxy.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * directive_args.h - checks on what an administrator writes after OrthancProxy.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * forward_headers.c - the headers that tell Orthanc who the public is.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * forward_headers.h - the headers that tell Orthanc who the public is, and
  * the mapping of Orthanc's own URLs back under the public prefix.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * generation_table.h - the cache's generation counters for one Orthanc:
- * a fixed table in shared memory (apache/cache_generations.c puts it in a
+ * a fixed table in shared memory (apache/cache/cache_generations.c puts it in a
  * slot of mod_slotmem_shm).
  *
  * Every cacheable answer depends on one scope (cache_policy.h): a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * header_names.h - the request headers only the proxy may set, and how
  * their names compare.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * httpd_version.c - the Apache httpd releases the module accepts.
  */

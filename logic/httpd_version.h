@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * httpd_version.h - the Apache httpd releases the module accepts.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * json_error.c - the small JSON body of the errors the proxy produces.
  */

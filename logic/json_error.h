@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * json_error.h - the small JSON body of every error the proxy itself produces,
  * so that a JavaScript application can show the reason.

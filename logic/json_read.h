@@ -1,7 +1,8 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * json_read.h - reading the JSON answers of Orthanc's REST API.
  *
- * The cache's background task (apache/cache_follower.c) reads Orthanc's
+ * The cache's background task (apache/cache/cache_follower.c) reads Orthanc's
  * change log, statistics and resources; APR 1.x has no JSON reader.  This
  * one reads RFC 8259 text into a tree allocated in a pool, refuses anything
  * else (no comments, no trailing commas, no NUL in strings) and stops at a

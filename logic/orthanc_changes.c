@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * orthanc_changes.c - Orthanc's change log and statistics (see
  * orthanc_changes.h).

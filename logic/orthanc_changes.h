@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * orthanc_changes.h - reading Orthanc's change log, statistics and
  * resources, and what they say changed.

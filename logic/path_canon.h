@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * path_canon.h - a request path as Orthanc will route it.
  *

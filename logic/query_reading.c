@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * query_reading.c - a query string as each Orthanc release reads it.
  */

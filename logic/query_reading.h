@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * query_reading.h - a query string as each Orthanc release reads it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * route_class.c - which Orthanc of a cluster a request must reach
  * (route_class.h).

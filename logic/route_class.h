@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * route_class.h - which Orthanc of a cluster a request must reach.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * route_table.c - Orthanc's REST routes and the access level each needs.
  *
@@ -35,8 +36,8 @@
 #define ADMIN  OP_LEVEL_ADMIN
 
 /* One route below each of Orthanc's four resource levels (REST is the part
- * after /{level}), kept next to each other so the README can show them as
- * one row. */
+ * after /{level}), kept next to each other so the manual's route table
+ * (docs/access.md) can show them as one row. */
 #define ON_ALL_LEVELS(methods, rest, level, family, since) \
     { methods, "/patients" rest, level, family, since },   \
     { methods, "/studies" rest, level, family, since },    \

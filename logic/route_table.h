@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * route_table.h - Orthanc's REST routes and the access level each needs.
  *
  * The table is derived from Orthanc's REST API reference (core 1.10 and
- * later, the DICOMweb plugin, Orthanc Explorer) and documented in the
- * README.  A route the table does not know needs the admin level, so a
+ * later, the DICOMweb plugin, Orthanc Explorer) and documented in
+ * docs/access.md.  A route the table does not know needs the admin level, so a
  * route a newer Orthanc adds is never exposed by accident.
  */
 #ifndef ORTHANC_PROXY_ROUTE_TABLE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * status_report.c - the status page as JSON and as HTML.
  *
@@ -11,6 +12,7 @@
 #include <apr_strings.h>
 
 #include "json_error.h"
+#include "module_version.h"
 
 static const char *const RESPONSE_CLASSES[5] = {
     "1xx", "2xx", "3xx", "4xx", "5xx"
@@ -132,8 +134,9 @@ static const char *json_entry(apr_pool_t *p, const op_status_entry *e)
 char *op_status_json(apr_pool_t *p, const op_status_report *report)
 {
     char *out = apr_psprintf(
-        p, "{\"now\": \"%s\", \"counting\": %s, \"counting_off\": %s, "
-        "\"audit\": %s, \"mappings\": [", iso_time(p, report->now),
+        p, "{\"version\": %s, \"now\": \"%s\", \"counting\": %s, "
+        "\"counting_off\": %s, \"audit\": %s, \"mappings\": [",
+        op_json_string(p, report->version), iso_time(p, report->now),
         report->counting_off ? "false" : "true",
         report->counting_off ? op_json_string(p, report->counting_off)
                              : "null", json_audit(p, report));
@@ -221,7 +224,8 @@ char *op_status_html(apr_pool_t *p, const op_status_report *report)
     char *out = apr_pstrcat(
         p, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
         "<title>Orthanc proxy status</title></head>\n<body>\n"
-        "<h1>Orthanc proxy status</h1>\n<p>", iso_time(p, report->now),
+        "<h1>Orthanc proxy status</h1>\n<p>" OP_MODULE_NAME " ",
+        html(p, report->version), " &mdash; ", iso_time(p, report->now),
         report->counting_off ? " &mdash; counting is off: " : "",
         report->counting_off ? html(p, report->counting_off) : "",
         " &mdash; <a href=\"?json\">JSON</a></p>\n", NULL);

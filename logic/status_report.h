@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * status_report.h - the status page (SetHandler orthanc-proxy-status) as
  * HTML for people and JSON for programs, from a copy of the counters.
@@ -22,6 +23,7 @@ typedef struct {
 } op_status_entry;
 
 typedef struct {
+    const char *version;        /* the module's: "1.0.0" */
     apr_time_t now;
     const char *counting_off;   /* why nothing is counted, or NULL */
     /* The audit trail: NULL when off; else the audit program's counters as

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * traffic_counters.h - what the status page counts for each mapping, and
  * how one finished request is counted.
  *
- * The counters live in shared memory (apache/status_counters.c) and are
+ * The counters live in shared memory (apache/status/status_counters.c) and are
  * added to by every Apache child; this part only says which counters one
  * request moves, so that the classification is tested without a server.
  */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Builds the Debian package libapache2-mod-orthanc-proxy from a copy of this
 # repository, then checks it with lintian.  The source tree is left as it was.
 #
@@ -9,7 +10,7 @@
 # made from a copy of the working tree) becomes mod-orthanc-proxy_X.orig.tar.gz,
 # debian/ is added to its unpacked copy and `dpkg-buildpackage -us -uc` builds
 # the source package and the .deb.  lintian must report no error and no
-# warning (debian/*lintian-overrides says why each overridden tag is there).
+# warning (there is no override; one would say why beside it in debian/).
 # The results (.deb, .dsc, .changes ...) go to DIR (default: the directory
 # above the source tree, where dpkg-buildpackage puts them).
 # Build dependencies: scripts/install-deps.sh installs them.
@@ -56,13 +57,17 @@ if [ -z "$tarball" ]; then
     tarball=$(ls "$work"/tree/mod_orthanc_proxy-*.tar.gz)
 fi
 
-upstream=$(basename "$tarball" .tar.gz)
-upstream=${upstream#mod_orthanc_proxy-}
+# The tarball's version is SemVer's (1.0.0, 1.0.0-rc1, 1.0.0-dev); Debian
+# writes the pre-release's '-' as '~' (1.0.0~rc1), which sorts before the
+# release (docs/versions.md, "Versions").
+release=$(basename "$tarball" .tar.gz)
+release=${release#mod_orthanc_proxy-}
+upstream=$(echo "$release" | sed 's/-/~/')
 source=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Source)
 version=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
 if [ "${version%-*}" != "$upstream" ]; then
     echo "build-deb: debian/changelog is at $version but the tarball is" \
-         "$upstream: add a changelog entry (dch -v $upstream-1)" >&2
+         "$release: add a changelog entry (dch -v $upstream-1)" >&2
     exit 1
 fi
 

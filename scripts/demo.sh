@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The quick-start demo: a web application and Orthanc on one origin.
 #
 #   sudo ./scripts/demo.sh           run until Ctrl-C (or SIGTERM)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs, from Debian's archive, what building, testing and the demo need
 # (and building and testing the Debian package: debhelper ... mmdebstrap).
 # Only missing packages are installed; nothing is configured or started.
@@ -18,7 +19,7 @@ PACKAGES="
   openssl nginx nghttp2-client
   debhelper dpkg-dev lintian mmdebstrap gpg
 "
-EXTRA_PACKAGES="wrk"
+EXTRA_PACKAGES="wrk linux-perf"
 
 if [ "${1:-}" = "--extra" ]; then
     PACKAGES="$PACKAGES $EXTRA_PACKAGES"

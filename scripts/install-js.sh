@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs, from the npm registry, the JavaScript the demo and the browser
 # tests use, at pinned versions, into a cache directory outside the
 # repository (nothing of it is committed):

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Lays the OHIF Viewer out in an Apache document root, beside what is there
 # (the demo's own application), for the demo and the browser tests:
 #

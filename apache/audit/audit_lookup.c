@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * audit_lookup.c - the child's questions to Orthanc, with libcurl
- * (audit_lookup.h).
+ * audit_lookup.c - the child's questions to Orthanc, through the
+ * module's libcurl client (apache/orthanc_http.h; audit_lookup.h).
  *
  * Only deletions and modifications ask (their resource may be gone once
  * Orthanc ran them): two or three small GETs before the request is
@@ -11,46 +11,22 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <apr_strings.h>
-#include <curl/curl.h>
 
+#include "apache/orthanc_http.h"
 #include "apache/request_context.h"
 #include "audit_lookup.h"
 
-#define LOOKUP_TIMEOUT 10L
-#define LOOKUP_MAX (4 << 20)
+/* A look-up holds up the client's deletion: it must not wait long. */
+#define LOOKUP_TIMEOUT apr_time_from_sec(10)
 
 typedef struct {
-    request_rec *r;
-    const char *base;            /* the backend's URL, with its final '/' */
-    const char *authorization;
+    op_http_client *client;      /* NULL: a balancer, not asked yet */
 } lookup;
 
-typedef struct {
-    apr_pool_t *p;
-    char *data;
-    apr_size_t len, size;
-} answer;
-
-static size_t receive(char *data, size_t size, size_t n, void *ctx)
+static apr_status_t close_client(void *data)
 {
-    answer *a = ctx;
-    apr_size_t add = size * n;
-
-    if (a->len + add + 1 > a->size) {
-        apr_size_t bigger = (a->len + add + 1) * 2;
-        char *copy;
-        if (bigger > LOOKUP_MAX) {
-            return 0;
-        }
-        copy = apr_palloc(a->p, bigger);
-        memcpy(copy, a->data, a->len);
-        a->data = copy;
-        a->size = bigger;
-    }
-    memcpy(a->data + a->len, data, add);
-    a->len += add;
-    a->data[a->len] = '\0';
-    return add;
+    op_http_client_close(data);
+    return APR_SUCCESS;
 }
 
 static const char *fetch(void *ctx, apr_pool_t *p, const char *method,
@@ -58,50 +34,21 @@ static const char *fetch(void *ctx, apr_pool_t *p, const char *method,
                          const char **text, apr_size_t *len)
 {
     lookup *l = ctx;
-    CURL *curl;
-    struct curl_slist *headers = NULL;
-    answer a = { p, apr_palloc(p, 4096), 0, 4096 };
-    char error[CURL_ERROR_SIZE] = "";
-    long code = 0;
-    CURLcode rc;
+    op_http_answer answer;
+    const char *err;
 
-    if (l->base == NULL) {
+    if (l->client == NULL) {
         return "the mapping's Orthanc is a balancer, whose members the audit "
                "trail cannot ask yet";
     }
-    if ((curl = curl_easy_init()) == NULL) {
-        return "libcurl cannot start";
+    err = op_http_request(l->client, p, method, path, body,
+                          apr_time_now() + LOOKUP_TIMEOUT, &answer);
+    if (err) {
+        return err;
     }
-    a.data[0] = '\0';
-    headers = curl_slist_append(headers, "Accept: application/json");
-    if (l->authorization) {
-        headers = curl_slist_append(headers, apr_pstrcat(
-            p, "Authorization: ", l->authorization, NULL));
-    }
-    if (body) {
-        headers = curl_slist_append(headers, "Content-Type: application/json");
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    }
-    curl_easy_setopt(curl, CURLOPT_URL, apr_pstrcat(p, l->base, path + 1, NULL));
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, LOOKUP_TIMEOUT);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "mod_orthanc_proxy audit");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, receive);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-    rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(curl);
-    curl_slist_free_all(headers);
-    if (rc != CURLE_OK) {
-        return apr_pstrdup(p, error[0] ? error : curl_easy_strerror(rc));
-    }
-    *status = (int)code;
-    *text = a.data;
-    *len = a.len;
+    *status = (int)answer.status;
+    *text = answer.body;
+    *len = answer.length;
     return NULL;
 }
 
@@ -111,10 +58,14 @@ op_audit_resolver op_audit_lookup_resolver(request_rec *r)
     lookup *l = apr_pcalloc(r->pool, sizeof(*l));
     op_audit_resolver resolver;
 
-    l->r = r;
-    l->base = req->mapping->backend.kind == OP_BACKEND_BALANCER
-              ? NULL : req->mapping->backend.url;
-    l->authorization = op_dir_conf_get(r)->authorization;
+    if (req->mapping->backend.kind != OP_BACKEND_BALANCER) {
+        /* One connection for the request's look-ups, closed with it. */
+        l->client = op_http_client_make(r->pool, req->mapping->backend.url,
+                                        op_dir_conf_get(r)->authorization,
+                                        NULL, NULL);
+        apr_pool_cleanup_register(r->pool, l->client, close_client,
+                                  apr_pool_cleanup_null);
+    }
     memset(&resolver, 0, sizeof(resolver));
     resolver.fetch = fetch;
     resolver.fetch_ctx = l;

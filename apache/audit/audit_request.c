@@ -11,6 +11,8 @@
  * afterwards), an upload or a modification by Orthanc's answer, a search
  * by its body.
  */
+/* Before APR's headers: see error_response.c (APR_OFFSETOF and clang). */
+#include <stddef.h>
 #include <errno.h>
 #include <unistd.h>
 #include <httpd.h>

@@ -25,8 +25,8 @@
 #include <apr_file_info.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
-#include <curl/curl.h>
 
+#include "apache/orthanc_http.h"
 #include "apache/request_context.h"
 #include "audit_config.h"
 #include "audit_setup.h"
@@ -189,12 +189,6 @@ static const char *write_config(apr_pool_t *p, const char *path,
            : apr_psprintf(p, "cannot write %s: %pm", path, &rv);
 }
 
-static apr_status_t release_curl(void *unused)
-{
-    curl_global_cleanup();
-    return APR_SUCCESS;
-}
-
 int op_audit_start(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                    server_rec *main)
 {
@@ -251,14 +245,12 @@ int op_audit_start(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     /* libcurl's global state, before any child thread asks Orthanc
-     * (audit_lookup.c); it counts its users, released with the
-     * configuration. */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+     * (audit_lookup.c), released with the configuration. */
+    if ((err = op_http_global_init(pconf)) != NULL) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main, "OrthancProxyAudit: "
-                     "libcurl cannot be initialised");
+                     "libcurl cannot be initialised: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    apr_pool_cleanup_register(pconf, NULL, release_curl, apr_pool_cleanup_null);
     for (s = main; s; s = s->next) {
         op_audit_server *each = op_audit_server_get(s);
         each->running = 1;

@@ -5,12 +5,12 @@
  */
 #include <httpd.h>
 #include <http_config.h>
+#include <http_log.h>
 #include <ap_provider.h>
 #include <ap_expr.h>
 #include <mod_auth.h>
 #include <apr_strings.h>
 
-#include "apache/cache_config.h"
 #include "apache/request_context.h"
 #include "studies_config.h"
 
@@ -58,7 +58,7 @@ static const char *compile_filter(cmd_parms *cmd, op_studies_line *line,
 static const char *parse_condition(cmd_parms *cmd, op_studies_line *line,
                                    const char *condition)
 {
-    const char *args = condition, *name, *err;
+    const char *args = condition, *name;
 
     name = ap_getword_white(cmd->temp_pool, &args);
     if (strcasecmp(name, "not") == 0) {
@@ -86,7 +86,7 @@ static const char *parse_condition(cmd_parms *cmd, op_studies_line *line,
     line->provider_name = apr_pstrdup(cmd->pool, name);
     line->require_args = apr_pstrdup(cmd->pool, args);
     if (line->provider->parse_require_line) {
-        err = line->provider->parse_require_line(cmd, line->require_args,
+        const char *err = line->provider->parse_require_line(cmd, line->require_args,
                                                  &line->parsed);
         if (err) {
             return apr_psprintf(cmd->pool, "OrthancProxyStudies \"%s\": %s",
@@ -141,9 +141,6 @@ const char *op_cmd_studies(cmd_parms *cmd, void *dconf, int argc,
                                        sizeof(op_studies_line *));
     }
     APR_ARRAY_PUSH(conf->studies, op_studies_line *) = line;
-    /* The decisions are renewed from Orthanc's change log: the cache's
-     * follower follows the Orthancs of this section too. */
-    op_cache_follow_section(cmd, conf);
     return NULL;
 }
 

@@ -1,33 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * studies_lookup.h - what OrthancProxyStudies asks Orthanc about
- * studies, and what it remembers of the answers.
+ * studies.
  *
  * A decision needs the facts of a study (its main DICOM tags, its
  * patient's, its labels: GET /studies/{id}), and for a resource below a
  * study the way up to it (GET /series/{id}, /instances/{id}), for a
- * DICOMweb UID the studies that have it (POST /tools/find).  The answers
- * are asked with libcurl (apache/orthanc_http.c, the cache's client)
- * with the mapping's OrthancProxyCredentials and mod_ssl's SSLProxy*
- * trust, and remembered in each Apache child process:
+ * DICOMweb UID the studies that have it (POST /tools/find).  They are
+ * asked through the module's libcurl client (apache/orthanc_http.h), with
+ * the mapping's OrthancProxyCredentials, on one connection per request.
  *
- * - the way up is remembered for good: Orthanc's IDs are hashes of the
- *   DICOM UIDs of a resource and its parents, so the parent of an ID
- *   never changes;
- * - a study's facts, a UID's studies, a patient's studies, with the
- *   generation counters of their scope (apache/cache_generations.h) read
- *   before Orthanc was asked: they are used again while the change
- *   follower is in step and those counters have not moved (it increments
- *   them when Orthanc's change log shows the study changed), and in any
- *   case for OrthancProxyCacheMaxDelay (1 s by default) after they were
- *   read;
- * - labels are not in Orthanc's change log: when a decision depends on a
- *   label, facts older than OrthancProxyCacheMaxDelay are asked again.
- *
- * So no decision rests on what Orthanc said longer ago than the cache's
- * own bound, unless the change log vouches that nothing changed since.
- * Each child remembers at most OP_STUDIES_REMEMBERED answers, and forgets
- * all of them when it has taken that many since it last did.
+ * What one request learnt is remembered for that request only: every
+ * decision rests on what Orthanc said while the request was being
+ * decided, never on an older answer.  A memory shared between requests,
+ * renewed from Orthanc's change log (the cache's follower), is the next
+ * step (issue 17); it needs the follower to be shared with this folder.
+ * Balancers are not asked yet: a restricted request to one is refused.
  */
 #ifndef ORTHANC_PROXY_STUDIES_LOOKUP_H
 #define ORTHANC_PROXY_STUDIES_LOOKUP_H
@@ -36,37 +24,14 @@
 
 #include "logic/orthanc_changes.h"
 #include "logic/study_rules.h"
-#include "apache/balancer_setup.h"
 #include "apache/orthanc_http.h"
 #include "apache/request_context.h"
-
-#define OP_STUDIES_REMEMBERED 50000
-
-/* Where a mapping's Orthanc is asked (set up when Apache starts). */
-typedef struct {
-    const char *url;               /* base URL */
-    const op_member_ref *member;   /* a balancer's member, or NULL */
-    const op_tls_settings *tls;    /* NULL for http:// */
-} op_studies_target;
-
-struct op_studies_backend {
-    apr_array_header_t *targets;   /* op_studies_target */
-    apr_interval_time_t bound;     /* OrthancProxyCacheMaxDelay */
-    /* What the child process remembers (studies_lookup.c); NULL before
-     * child_init. */
-    struct op_studies_memory *memory;
-};
-typedef struct op_studies_backend op_studies_backend;
-
-/* The memory of each child, made at child_init (PCHILD). */
-void op_studies_memory_make(apr_pool_t *pchild, op_studies_backend *backend);
 
 /* The questions of one request. */
 typedef struct op_studies_ask op_studies_ask;
 
-/* For R through its mapping; FRESH_LABELS: facts used with labels must be
- * younger than the bound. */
-op_studies_ask *op_studies_ask_make(request_rec *r, int fresh_labels);
+/* For R, through its mapping. */
+op_studies_ask *op_studies_ask_make(request_rec *r);
 
 /* Each returns NULL, or why Orthanc could not be asked (the decision
  * cannot be taken: the request gets 503). */
@@ -104,8 +69,7 @@ const char *op_studies_level_of(op_studies_ask *a, const char *id,
 const char *op_studies_instances_of_uid(op_studies_ask *a, const char *uid,
                                         apr_array_header_t **ids);
 
-/* Forgets what this child remembers of study ID (a label changed through
- * the proxy). */
+/* Forgets what this request learnt of study ID. */
 void op_studies_forget(op_studies_ask *a, const char *id);
 
 /* Whether the mapping's Orthanc shows labels: 1, 0, or -1 (not known). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * OHIF Viewer configuration for mod_orthanc_proxy's demo.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The sample DICOM files the demo loads for the OHIF Viewer.
 
     sample_files.py DIR            the .dcm files of DIR that have a Modality

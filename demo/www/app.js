@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Imaging demo: lists the patients and studies an Orthanc stores and shows
  * a preview of every series of the chosen study.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Valid DICOM files of any size, written as a stream, and the tools to
 move them through HTTP as streams while watching the processes' memory.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """JavaScript for the browser tests: the npm packages scripts/install-js.sh
 keeps in a cache outside the repository, and node scripts (tests/e2e/browser)
 that drive Debian's chromium through playwright-core.

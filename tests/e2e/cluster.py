@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A real Orthanc cluster on loopback: PostgreSQL, several Orthancs sharing its
 database and one storage directory, and the Apache configuration that puts
 them behind one prefix through mod_proxy_balancer.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures: a private Orthanc and Apaches generated per test module."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """CT series written with pydicom, for the cache tests and the viewer benchmark.
 
 A series is N slices of ROWS x COLUMNS signed 16-bit CT images (CT Image

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """curl as the HTTP/2 and TLS client of the transport tests.
 
 Debian's curl speaks HTTP/2 over TLS (ALPN "h2"), HTTP/2 in clear text

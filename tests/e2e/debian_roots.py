@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Debian roots made once with mmdebstrap and cached outside the source tree.
 
 The package test installs the module's .deb into one (tests/package/); the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Real Apache and real Orthanc processes on loopback, for the end-to-end tests.
 
 Every process is started on free 127.0.0.1 ports with a configuration the
@@ -25,6 +26,17 @@ SRCDIR = os.environ.get("OP_SRCDIR", os.path.abspath(
 MODULE = os.environ.get("OP_MODULE") or os.path.join(
     SRCDIR, ".libs", "mod_orthanc_proxy.so")
 HTTPD = os.environ.get("OP_HTTPD", "/usr/sbin/apache2")
+
+
+def _version_in_configure_ac():
+    with open(os.path.join(SRCDIR, "configure.ac")) as f:
+        return re.search(r"^AC_INIT\(\[[^]]*\], \[([^]]*)\]", f.read(),
+                         re.M).group(1)
+
+
+# The version the module under test was built with: configure's (make check
+# sets OP_VERSION), else configure.ac's.
+VERSION = os.environ.get("OP_VERSION") or _version_in_configure_ac()
 APACHE_MODULES = os.environ.get("OP_APACHE_MODULES", "/usr/lib/apache2/modules")
 # OP_ORTHANC_ROOT names a Debian root whose Orthanc the tests run instead
 # of the machine's (the version matrix: orthanc_roots.py, orthanc_command).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Orthanc version matrix: Debian's own Orthanc packages of newer releases,
 installed into Debian roots and run from there on this machine's loopback.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Request targets for the differential test of the path reading.
 
 Each target is an Orthanc path spelt the ways a client can spell it: dots

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sanitizer_canary.c - a test module with bugs on purpose, built only by
  * ./configure --enable-sanitizers (make check), with the module's flags.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Access levels, rules, credentials, identity and request hygiene.
 
 One Orthanc that requires authentication and logs every request it gets

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The attack table: path, method and framing tricks against a `read` and an
 `upload` mapping, each checked for its EFFECT on Orthanc.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Require orthanc-access: the access levels in Apache's authorization
 framework, composed with real Apache authentication.
 

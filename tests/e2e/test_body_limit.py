@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """LimitRequestBody on the prefix, enforced by the module.
 
 Apache's HTTP input filter skips LimitRequestBody for every request mod_proxy

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """OrthancProxyCache: Orthanc's answers kept by a real mod_cache, fresh again
 at most OrthancProxyCacheMaxDelay (1 s) after Orthanc's data changed, and
 never given to a client the access policy refuses.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """An Orthanc cluster behind one prefix: PostgreSQL, three Orthancs on its
 database and one storage directory (a writer and two readers), Apache with
 mod_proxy_balancer, mod_proxy_hcheck and balancer-manager in front, all
@@ -648,8 +649,10 @@ class FreshnessProbe:
     or on a reader while the writer is down: they share the database) and
     reads its DICOMweb instance list through the front end until the change
     shows: an instance added, then deleted, in turn.  An answer that does
-    not show a change yet, received more than OrthancProxyCacheMaxDelay
-    after it, is stale; an answer other than 200 is a failed GET."""
+    not show a change yet, to a request sent more than
+    OrthancProxyCacheMaxDelay after it, is stale (a request sent before
+    that may be answered from the cache, however long the answer takes to
+    arrive during a restart); an answer other than 200 is a failed GET."""
 
     def __init__(self, base, the_cluster, label):
         self.the_cluster = the_cluster
@@ -659,6 +662,7 @@ class FreshnessProbe:
         self.stop_event = threading.Event()
         self.changes = self.answers = self.stale = self.failed = 0
         self.delays = []
+        self.late = []          # (sent after the change, answered after)
         self.errors = []
         self.present = {self.series.sop_uids[0]}
         self.thread = None
@@ -691,6 +695,7 @@ class FreshnessProbe:
     def _check(self, session, changed_at):
         deadline = changed_at + MAX_DELAY + 5
         while time.monotonic() < deadline:
+            sent = time.monotonic()
             try:
                 r = session.get(self.url, timeout=30)
             except requests.RequestException as e:
@@ -706,8 +711,10 @@ class FreshnessProbe:
             elif {i["00080018"]["Value"][0] for i in r.json()} == self.present:
                 self.delays.append(now - changed_at)
                 return
-            elif now - changed_at > MAX_DELAY:
+            elif sent - changed_at > MAX_DELAY:
                 self.stale += 1
+                self.late.append((round(sent - changed_at, 3),
+                                  round(now - sent, 3)))
             time.sleep(0.02)
 
     def _run(self):
@@ -759,7 +766,7 @@ def check_probe(kind, probe):
     if kind == "cache":
         probe.report()
         assert probe.changes > 0
-        assert probe.stale == 0, probe.delays
+        assert probe.stale == 0, (probe.late, probe.delays)
         assert probe.failed == 0, probe.errors
 
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """`httpd -t` names each configuration mistake; correct configurations load
 with the module before or after mod_proxy."""
 

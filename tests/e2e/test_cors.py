@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """OrthancProxyCORS: pages from another origin, off unless set.
 
 Preflights are answered by the proxy without authentication (but after the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The module installed the Debian way: a2enmod, mods-enabled, a site.
 
 The machine's /etc/apache2 is copied to a temporary directory and only the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The demo web application (demo/www) in a real browser.
 
 Apache serves demo/www and maps /orthanc/ to a real Orthanc with the module;

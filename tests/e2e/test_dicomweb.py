@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """DICOMweb through the proxy: the absolute URLs the plugin builds point
 under the public prefix, and only the proxy decides what they are.
 

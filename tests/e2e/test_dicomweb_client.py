@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A JavaScript DICOMweb client from npm (dicomweb-client 0.11.3) in a page
 served over TLS and HTTP/2 by the Apache that maps /orthanc/.
 

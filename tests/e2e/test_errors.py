@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Errors the proxy produces: Orthanc down, silent, or dying mid-request.
 
 Each test gets its own Orthanc, since it stops, suspends or kills it.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The stale keep-alive race between Apache's connection pool and Orthanc.
 
 Orthanc closes a connection that has been idle for 1 s.  A pooled backend

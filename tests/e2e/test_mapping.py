@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """How OrthancProxy maps public paths onto Orthanc, next to Apache's own files.
 
 Every test talks to a real Apache and a real Orthanc on loopback.  Raw

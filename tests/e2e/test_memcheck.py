@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The module inside a real Apache under valgrind: every kind of request the
 module handles, and no invalid memory access.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The OHIF Viewer (npm @ohif/app 3.13.2) on Orthanc, through the module.
 
 Apache serves what scripts/demo.sh serves: the demo's application

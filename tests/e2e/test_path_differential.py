@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The module reads every request target as Orthanc does: proven against a
 running Orthanc, not against a second copy of the module's assumptions.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The route table knows every route of the installed Orthanc, at the right level.
 
 The installed Orthanc describes its own REST API (`Orthanc --openapi=FILE`).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every sample DICOM file of pydicom, uploaded through the proxy.
 
 What Orthanc answers through the proxy is compared with what a second,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The sanitized suite sees what goes wrong inside Apache (./configure
 --enable-sanitizers only).
 

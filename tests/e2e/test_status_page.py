@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """SetHandler orthanc-proxy-status: every mapping with its backend and
 counters, added to by every Apache child in shared memory.
 
@@ -16,7 +17,7 @@ import subprocess
 import pytest
 import requests
 
-from harness import free_port, wait_until
+from harness import VERSION, free_port, wait_until
 
 TIMEOUT = 60
 ORTHANC_OPTIONS = {"samples": ["CT_small.dcm"]}
@@ -181,6 +182,25 @@ def test_the_counters_match_the_requests_made(server, traffic, prefix):
     assert sum(latency["buckets"].values()) == expected["proxied"]
     if expected["proxied"]:
         assert 0 < latency["mean_ms"] <= latency["max_ms"] < TIMEOUT * 1000
+
+
+def test_the_page_names_the_module_version(server):
+    """The version configure.ac gives, in ?json and on the page, as in the
+    line the module logs when Apache starts."""
+    assert status_json(server)["version"] == VERSION
+    page = requests.get(server.url + "/status", timeout=TIMEOUT).text
+    assert f"<p>mod_orthanc_proxy {VERSION} &mdash; " in page
+
+
+def test_the_start_up_line_names_the_module_version(server):
+    """One notice line per start (a notice is logged whatever the
+    LogLevel): httpd reads its configuration twice when it starts, the line
+    comes once."""
+    lines = [line for line in server.error_log().splitlines()
+             if "mod_orthanc_proxy/" in line]
+    assert len(lines) == 1, lines
+    assert f"mod_orthanc_proxy/{VERSION} configured" in lines[0]
+    assert "[orthanc_proxy:notice]" in lines[0]
 
 
 def test_each_mapping_names_its_backend(server, orthanc):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Streaming both ways in constant memory, with a 2 GB DICOM instance.
 
 A valid DICOM file of about 2 GB (below 2^31 - 1 bytes: Orthanc 1.10 reads a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """TLS to Orthanc: `OrthancProxy /orthanc/ https://...` with mod_ssl.
 
 Debian's Orthanc 1.10.1 crashes on its first HTTPS request (SslEnabled),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """TLS and HTTP/2 in front of the module: mod_ssl and mod_http2.
 
 One Apache listens on two ports: 127.0.0.1:P in clear text (HTTP/1.1 and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A large upload over TLS, in constant memory: HTTP/2 and HTTP/1.1.
 
 Like test_streaming.py, over mod_ssl (and mod_http2): a generated DICOM

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Certificates and TLS servers for the transport tests.
 
 A test CA and the certificates it signs are made with the openssl command

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The fuzzer as a test of `make check`: a bounded run (OP_FUZZ_SECONDS,
 # default 60) in a fresh directory outside the source tree.
 set -eu

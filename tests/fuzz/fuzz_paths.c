@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_paths.c - libFuzzer harness over path canonicalisation, method
  * resolution and route classification (path_canon.c, method_override.c,

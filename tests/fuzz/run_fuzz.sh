@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer harness tests/fuzz/fuzz_paths.c and runs it for a
 # bounded time.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures of the package test: the built .deb, a throwaway Debian root,
 a real Orthanc on the machine, and a guard that the machine's own Apache
 configuration and dpkg database are the same after the tests as before."""

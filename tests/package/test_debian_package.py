@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Debian package, installed the way an administrator installs it.
 
 The .deb that scripts/build-deb.sh built is installed with apt-get into a
@@ -170,8 +171,9 @@ def test_package_ships_the_module_its_a2enmod_files_and_docs(deb):
     for path in ("/usr/lib/apache2/modules/mod_orthanc_proxy.so",
                  "/etc/apache2/mods-available/orthanc_proxy.load",
                  "/etc/apache2/mods-available/orthanc_proxy.conf",
-                 f"{DOC}/README.md.gz", f"{DOC}/copyright",
-                 f"{DOC}/changelog.Debian.gz", EXAMPLE):
+                 f"{DOC}/README.md.gz", f"{DOC}/NEWS.md.gz",
+                 f"{DOC}/docs/directives.md.gz",
+                 f"{DOC}/copyright", f"{DOC}/changelog.Debian.gz", EXAMPLE):
         assert path in paths, files
     assert not [p for p in paths if p.startswith("/etc/apache2/mods-enabled")]
     conffiles = deb_control_file(deb, "conffiles").split()

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A throwaway Debian 12 system for installing the package into.
 
 Why a root of its own, and why this one

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Static analysis of every C file of the module and its tests: cppcheck must
 # report nothing.  varFuncNullUB is suppressed: APR's variadic functions
 # (apr_pstrcat, apr_table_do) are documented to end with NULL, which is
@@ -13,5 +14,5 @@ exec cppcheck --quiet --error-exitcode=1 --inline-suppr --std=c99 \
     --suppress=missingIncludeSystem --suppress=unusedFunction \
     --suppress=varFuncNullUB --suppress=toomanyconfigs \
     -I. -Ilogic -I"$OP_APACHE_INCLUDES" $(apr-1-config --includes) \
-    ./*.c logic/*.c apache/*.c apache/audit/*.c support/*.c tests/unit/*.c tests/tools/*.c tests/fuzz/*.c \
+    ./*.c logic/*.c apache/*.c apache/*/*.c support/*.c tests/unit/*.c tests/tools/*.c tests/fuzz/*.c \
     tests/e2e/*.c

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Who may call whom (README.md, "Architecture"):
+# SPDX-License-Identifier: Apache-2.0
+# Who may call whom (docs/development.md, "Architecture"):
 #
 #   mod_orthanc_proxy.c      the module record, the command table, the hooks
 #        |
@@ -10,9 +11,13 @@
 #   logic/*                  the pure logic, linked without httpd by the unit
 #                            tests, tests/tools/route_tool and the fuzzer
 #
-# apache/audit/* are Apache-facing parts like apache/*.  support/* is the
-# audit program, a process of its own: it uses logic/ only, and nothing of
-# the module uses it.
+# apache/audit/, apache/cache/, apache/cluster/ and apache/status/ hold the
+# Apache-facing parts of one capability each (the audit trail, the cache,
+# a balancer of Orthancs, the status page): they are in the layer of
+# apache/* and use it, but apache/* uses none of them, and they do not use
+# each other, except the edges wiring() lists, each with its reason.
+# support/* is the audit program, a process of its own: it uses logic/
+# only, and nothing of the module uses it.
 #
 # A layer uses only the layers below it; parts of one folder may use each
 # other, without a cycle.  Checked twice:
@@ -41,7 +46,7 @@ fail() {
     failures=$((failures + 1))
 }
 
-# The part a file belongs to: logic/x, apache/x or module.
+# The part a file belongs to: logic/x, apache/x, apache/FOLDER/x or module.
 part_of() {
     case $1 in
         mod_orthanc_proxy.*) echo module ;;
@@ -74,6 +79,28 @@ is_httpd_header() {
     [ -f "$OP_APACHE_INCLUDES/$1" ]
 }
 
+# The capability folder of a part (audit, cache ...), or nothing for
+# apache/* itself and the other layers.
+capability_of() {
+    case $1 in
+        apache/*/*) echo "$1" | cut -d/ -f2 ;;
+    esac
+}
+
+# The edges into a capability folder from outside it that the picture
+# allows, and why.
+wiring() {
+    case "$1 $2" in
+        # The server configuration holds each capability's own record,
+        # created and merged with it.
+        "apache/config apache/audit/audit_config") ;;
+        "apache/config apache/cache/cache_config") ;;
+        # The status page shows the audit trail's state.
+        "apache/status/status_page apache/audit/audit_config") ;;
+        *) return 1 ;;
+    esac
+}
+
 # Checks one rule of the picture for an edge FROM -> TO (parts); WHERE says
 # where the edge was found.  Edges that pass are kept for the cycle check.
 check_edge() {
@@ -92,6 +119,12 @@ check_edge() {
     elif [ "$to_rank" -eq "$from_rank" ] && [ "$from_rank" -ne 0 ] \
          && [ "$from_rank" -ne 2 ]; then
         fail "$where: $from uses $to, of its own layer"
+    elif [ -n "$(capability_of "$to")" ] \
+         && [ "$(capability_of "$to")" != "$(capability_of "$from")" ] \
+         && [ "$from" != module ] && ! wiring "$from" "$to"; then
+        fail "$where: $from uses $to, a part of apache/$(capability_of "$to")/;" \
+             "only the module file wires a capability in (or add the edge," \
+             "with its reason, to wiring() in tests/static/layering.sh)"
     fi
     echo "$from $to" >>"$work/edges"
 }
@@ -108,7 +141,7 @@ check_cycles() {
 
 # ------------------------------------------------------------ 1. sources
 : >"$work/edges"
-sources=$(ls mod_orthanc_proxy.c logic/*.[ch] apache/*.[ch] apache/audit/*.[ch] \
+sources=$(ls mod_orthanc_proxy.c logic/*.[ch] apache/*.[ch] apache/*/*.[ch] \
     support/*.c)
 for file in $sources; do
     from=$(part_of "$file")
@@ -157,7 +190,7 @@ fi
 
 # Log lines carry the module's name and obey "LogLevel orthanc_proxy:..."
 # only from files that declare its log index.
-for file in apache/*.c apache/audit/*.c; do
+for file in apache/*.c apache/*/*.c; do
     if grep -q 'ap_log_[a-z]*error' "$file" \
        && ! grep -q '^APLOG_USE_MODULE(orthanc_proxy);' "$file"; then
         fail "$file logs without APLOG_USE_MODULE(orthanc_proxy)"
@@ -172,7 +205,7 @@ if [ -n "$OP_MODULE" ] && [ -f "$OP_MODULE" ]; then
     # with CFLAGS of its own mod_orthanc_proxy_la-NAME.o; a tree built
     # before that may hold both names: the newer is the module's.
     : >"$work/objects"
-    for source in mod_orthanc_proxy.c logic/*.c apache/*.c apache/audit/*.c; do
+    for source in mod_orthanc_proxy.c logic/*.c apache/*.c apache/*/*.c; do
         dir=$(dirname "$source")/.libs
         dir=${dir#./}
         name=$(basename "$source" .c)
@@ -187,7 +220,7 @@ if [ -n "$OP_MODULE" ] && [ -f "$OP_MODULE" ]; then
     done
     count=$(wc -l <"$work/objects")
     sources_count=$(set -- mod_orthanc_proxy.c logic/*.c apache/*.c \
-                    apache/audit/*.c; echo $#)
+                    apache/*/*.c; echo $#)
     if [ "$count" -ne "$sources_count" ]; then
         fail "found $count objects of the module in $OP_BUILDDIR for" \
              "$sources_count C files: build it first (make)"
@@ -221,7 +254,7 @@ else
 fi
 
 if [ "$failures" -ne 0 ]; then
-    echo "layering: $failures problem(s); see README.md, \"Architecture\"" >&2
+    echo "layering: $failures problem(s); see docs/development.md, \"Architecture\"" >&2
     exit 1
 fi
 echo "layering: the parts form layers, without a cycle"

@@ -1,11 +1,12 @@
 #!/bin/sh
-# The README's route table must be the one the module uses.
+# SPDX-License-Identifier: Apache-2.0
+# The manual's route table (docs/access.md) must be the one the module uses.
 #   route_docs.sh            check (make check runs this)
-#   route_docs.sh --update   rewrite the table in README.md
+#   route_docs.sh --update   rewrite the table in docs/access.md
 set -eu
 : "${OP_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${OP_BUILDDIR:=$OP_SRCDIR}"
-readme="$OP_SRCDIR/README.md"
+readme="$OP_SRCDIR/docs/access.md"
 begin='<!-- route-table:begin'
 end='<!-- route-table:end -->'
 generated=$(mktemp)
@@ -23,9 +24,9 @@ if [ "${1:-}" = "--update" ]; then
         !skip { print }' "$readme" > "$updated"
     cat "$updated" > "$readme"
     rm -f "$updated"
-    echo "route_docs: README.md updated"
+    echo "route_docs: docs/access.md updated"
 elif ! diff -u "$current" "$generated"; then
-    echo "route_docs: README.md's route table is out of date;" \
+    echo "route_docs: docs/access.md's route table is out of date;" \
          "run tests/static/route_docs.sh --update" >&2
     exit 1
 fi

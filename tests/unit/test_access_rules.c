@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The access decision: access_rules.c */
 #include <string.h>
 #include "unit_tests.h"

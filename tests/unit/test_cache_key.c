@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Cache keys, entity tags, token names: cache_key.c */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Which answers are cached, and what makes them fresh: cache_policy.c */
 #include <string.h>
 #include "unit_tests.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Which other origins may call Orthanc: cors_policy.c */
 #include <string.h>
 #include <apr_tables.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What an administrator writes after OrthancProxy: directive_args.c */
 #include <string.h>
 #include "unit_tests.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Forwarding and identity headers: forward_headers.c */
 #include <string.h>
 #include "unit_tests.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Header names the proxy owns: header_names.c */
 #include "unit_tests.h"
 #include "header_names.h"

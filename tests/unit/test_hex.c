@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hexadecimal digits: hex.c */
 #include "unit_tests.h"
 #include "hex.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The httpd releases the module accepts: httpd_version.c */
 #include "unit_tests.h"
 #include "httpd_version.h"

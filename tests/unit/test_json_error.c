@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* JSON error bodies: json_error.c */
 #include <string.h>
 #include "unit_tests.h"

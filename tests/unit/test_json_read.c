@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The JSON reader: json_read.c */
 #include <string.h>
 #include "unit_tests.h"

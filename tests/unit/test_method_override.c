@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The method Orthanc will execute: method_override.c */
 #include <string.h>
 #include <apr_tables.h>

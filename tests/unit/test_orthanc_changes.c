@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Orthanc's change log and statistics: orthanc_changes.c */
 #include <string.h>
 #include "unit_tests.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Orthanc's reading of a path: path_canon.c */
 #include <string.h>
 #include "unit_tests.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Patterns over Orthanc paths and method lists: pattern.c */
 #include <string.h>
 #include "unit_tests.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A query string as each Orthanc release reads it: query_reading.c */
 #include <string.h>
 #include <apr_strings.h>

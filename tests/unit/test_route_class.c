@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Which member of a cluster a request must reach: route_class.c */
 #include <string.h>
 #include <apr_strings.h>

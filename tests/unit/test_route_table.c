@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Orthanc's routes and their levels: route_table.c */
 #include <string.h>
 #include <apr_strings.h>

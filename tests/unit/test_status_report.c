@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The status page as JSON and HTML: status_report.c */
 #include <string.h>
 #include <apr_strings.h>
@@ -28,6 +29,7 @@ static op_status_report report_of(const char *backend, int counted)
     e->counters.latency_total_us = 10000;
     e->counters.latency_max_us = 6500;
     e->counters.latency_buckets[1] = 4;
+    report.version = "1.2.3-rc4";
     report.now = apr_time_from_sec(1764588000);
     report.counting_off = counted ? NULL : "mod_slotmem_shm is not loaded";
     report.entries = entries;
@@ -44,7 +46,7 @@ START_TEST(json_has_every_figure)
     op_status_report report = report_of("http://127.0.0.1:8042/", 1);
     const char *json = op_status_json(test_pool, &report);
 
-    HAS(json, "\"now\": \"2025-12-01T11:20:00Z\"");
+    HAS(json, "{\"version\": \"1.2.3-rc4\", \"now\": \"2025-12-01T11:20:00Z\"");
     HAS(json, "\"counting\": true, \"counting_off\": null");
     HAS(json, "\"prefix\": \"/orthanc/\", \"backend\": \"http://127.0.0.1:8042/\"");
     HAS(json, "\"since\": \"2025-12-01T10:20:00Z\"");
@@ -73,6 +75,7 @@ START_TEST(html_escapes_what_configuration_wrote)
     op_status_report report = report_of("http://a<b>&c/", 1);
     const char *html = op_status_html(test_pool, &report);
 
+    HAS(html, "<p>mod_orthanc_proxy 1.2.3-rc4 &mdash; ");
     HAS(html, "http://a&lt;b&gt;&amp;c/");
     ck_assert_ptr_null(strstr(html, "a<b>"));
     HAS(html, "<th>requests</th><td>7</td>");

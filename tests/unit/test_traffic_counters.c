@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Which counters a finished request moves: traffic_counters.c */
 #include <string.h>
 #include "unit_tests.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Runs every Check suite of the pure logic. */
 #include <stdlib.h>
 #include <string.h>

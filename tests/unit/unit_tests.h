@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Check suites of the pure logic, one per source file. */
 #ifndef ORTHANC_PROXY_UNIT_TESTS_H
 #define ORTHANC_PROXY_UNIT_TESTS_H

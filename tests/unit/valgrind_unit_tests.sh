@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The unit tests again, under valgrind: no invalid access, no leak.
 set -eu
 : "${OP_BUILDDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"

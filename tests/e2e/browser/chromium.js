@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Debian's chromium, driven by playwright-core (npm, installed by
 // scripts/install-js.sh; its own browser download is never used), for the
 // browser tests.  Headless, as root without the sandbox, no network but

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loads the dicomweb-client page (dicomweb_client.html) from URL and
 // prints, as one JSON line, what its script found (window.dicomwebResult)
 // and what went wrong in the browser (chromium.js):

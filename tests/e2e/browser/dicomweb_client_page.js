@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs in the page: dicomweb-client (npm) against Orthanc's DICOMweb API
 // at /orthanc/dicom-web on the page's own origin, through the module.
 // STOW-RS stores /stow.dcm, then QIDO-RS finds it, WADO-RS reads its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Opens the OHIF Viewer's study list at BASE/ohif/, then a study by
 // clicking its row and the "Basic Viewer" button, as a person would, and
 // reports what it saw as one JSON line on standard output:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * status_page.h - SetHandler orthanc-proxy-status: every mapping with its
  * backend and counters, as HTML or, with ?json, as JSON.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * status_counters.h - each mapping's counters, in shared memory, added to
  * by every Apache child as its requests end.

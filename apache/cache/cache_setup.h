@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_setup.h - OrthancProxyCache at start-up: the checks of
  * apachectl configtest, the generation counters, mod_watchdog's callbacks,

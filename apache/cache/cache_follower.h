@@ -44,9 +44,9 @@
 
 #include <httpd.h>
 
-#include "balancer_setup.h"
+#include "apache/balancer_setup.h"
 #include "cache_generations.h"
-#include "orthanc_http.h"
+#include "apache/orthanc_http.h"
 
 typedef struct op_cache_follower op_cache_follower;
 

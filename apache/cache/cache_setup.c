@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_setup.c - OrthancProxyCache at start-up (see cache_setup.h).
  *
@@ -21,16 +22,16 @@
 #include <apr_optional.h>
 #include <apr_strings.h>
 
+#include "apache/balancer_setup.h"
+#include "apache/config.h"
+#include "apache/request_context.h"
 #include "backend_tls.h"
-#include "balancer_setup.h"
 #include "cache_config.h"
 #include "cache_follower.h"
 #include "cache_generations.h"
 #include "cache_request.h"
 #include "cache_setup.h"
-#include "config.h"
-#include "orthanc_http.h"
-#include "request_context.h"
+#include "apache/orthanc_http.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
 
@@ -43,26 +44,12 @@ static const op_cache_server *cache_of(const server_rec *s)
     return op_server_conf_get(s)->cache;
 }
 
-/* How many sections of S turn the cache on (CACHING) or have their
- * Orthancs followed (any: OrthancProxyStudies is followed too). */
-static int sections_of(const server_rec *s, int caching)
-{
-    const apr_array_header_t *sections = cache_of(s)->sections;
-    int i, n = 0;
-    for (i = 0; i < sections->nelts; i++) {
-        n += !caching
-             || !APR_ARRAY_IDX(sections, i, op_cache_section).follow_only;
-    }
-    return n;
-}
-
-/* Whether some "OrthancProxyCache on" is written anywhere (CACHING), or
- * some section is followed. */
-static int cache_used(server_rec *main_server, int caching)
+/* Whether some "OrthancProxyCache on" is written anywhere. */
+static int cache_used(server_rec *main_server)
 {
     server_rec *s;
     for (s = main_server; s; s = s->next) {
-        if (sections_of(s, caching) > 0) {
+        if (cache_of(s)->sections->nelts > 0) {
             return 1;
         }
     }
@@ -73,7 +60,8 @@ static int cache_used(server_rec *main_server, int caching)
  * to virtual hosts too) turn the cache on somewhere. */
 static int cache_used_in(server_rec *main_server, const server_rec *s)
 {
-    return sections_of(s, 1) > 0 || sections_of(main_server, 1) > 0;
+    return cache_of(s)->sections->nelts > 0
+           || cache_of(main_server)->sections->nelts > 0;
 }
 
 /* PATH with a final '/'. */
@@ -232,47 +220,35 @@ static int check_backend(void *data, server_rec *s,
     return 0;
 }
 
-/* The first "OrthancProxyCache on" that applies to S. */
 static const op_cache_section *first_section(server_rec *main_server,
                                              const server_rec *s)
 {
-    const apr_array_header_t *lists[2];
-    int l, i;
-
-    lists[0] = cache_of(s)->sections;
-    lists[1] = cache_of(main_server)->sections;
-    for (l = 0; l < 2; l++) {
-        for (i = 0; i < lists[l]->nelts; i++) {
-            const op_cache_section *section =
-                &APR_ARRAY_IDX(lists[l], i, op_cache_section);
-            if (!section->follow_only) {
-                return section;
-            }
-        }
-    }
-    return &APR_ARRAY_IDX(lists[0], 0, op_cache_section);
+    const apr_array_header_t *own = cache_of(s)->sections;
+    return own->nelts > 0
+           ? &APR_ARRAY_IDX(own, 0, op_cache_section)
+           : &APR_ARRAY_IDX(cache_of(main_server)->sections, 0,
+                            op_cache_section);
 }
 
 static int check_modules(apr_pool_t *p, server_rec *main_server)
 {
     int failures = 0;
 
-    if (cache_used(main_server, 1)
-        && ap_find_linked_module("mod_cache.c") == NULL) {
+    if (ap_find_linked_module("mod_cache.c") == NULL) {
         refuse(main_server, "OrthancProxyCache on needs mod_cache and a "
                "storage provider (Debian: a2enmod cache cache_disk)");
         failures++;
     }
     if (APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance) == NULL) {
-        refuse(main_server, "OrthancProxyCache on and OrthancProxyStudies "
-               "need mod_watchdog (LoadModule watchdog_module ...)");
+        refuse(main_server, "OrthancProxyCache on needs mod_watchdog "
+               "(LoadModule watchdog_module ...)");
         failures++;
     }
     if (ap_lookup_provider(AP_SLOTMEM_PROVIDER_GROUP, "shm",
                            AP_SLOTMEM_PROVIDER_VERSION) == NULL) {
-        refuse(main_server, "OrthancProxyCache on and OrthancProxyStudies "
-               "need mod_slotmem_shm, where the change follower keeps its "
-               "generation counters (Debian: a2enmod slotmem_shm)");
+        refuse(main_server, "OrthancProxyCache on needs mod_slotmem_shm, "
+               "where it keeps its generation counters (Debian: a2enmod "
+               "slotmem_shm)");
         failures++;
     }
     return failures;
@@ -286,7 +262,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     server_rec *s;
     int failures;
 
-    if (!cache_used(main_server, 0)) {
+    if (!cache_used(main_server)) {
         return OK;
     }
     failures = check_modules(ptemp, main_server);
@@ -549,7 +525,7 @@ static int start(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *main_server)
                      "OrthancProxyCacheStore %s is no longer used: the "
                      "generation counters live in mod_slotmem_shm's shared "
                      "memory, and each front end's follower keeps its own "
-                     "fresh (README, \"Scale out\"); remove the line",
+                     "fresh (docs/cluster.md); remove the line",
                      conf->store);
     }
     if ((err = op_http_global_init(pconf)) != NULL) {
@@ -581,9 +557,9 @@ static int start(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *main_server)
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *main_server)
 {
-    int used = cache_used(main_server, 0);
+    int used = cache_used(main_server);
 
-    offer_key_generator(pconf, cache_used(main_server, 1));
+    offer_key_generator(pconf, used);
     /* The first reading of the configuration only checks it. */
     if (!used || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;

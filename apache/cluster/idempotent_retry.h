@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * idempotent_retry.h - a GET that a member dropped is asked again of the
  * balancer, once.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * idempotent_retry.c - a GET that a member dropped is asked again of the
  * balancer, once.
@@ -12,7 +13,7 @@
  * module does so once, as an internal redirect, which goes through the
  * whole request cycle again (the access policy included) and lets the
  * balancer choose a member anew, without the member that dropped it
- * (balancer_setup.c puts it in error, as mod_proxy does with a member it
+ * (apache/balancer_setup.c puts it in error, as mod_proxy does with a member it
  * cannot reach; its pooled connections may be as dead).  Only GET (HEAD
  * is forwarded as a GET but keeps its own semantics), never a request with
  * a body, never after a timeout (a slow answer asked twice costs twice),
@@ -30,9 +31,9 @@
 #include <http_request.h>
 #include <util_filter.h>
 
-#include "balancer_setup.h"
+#include "apache/balancer_setup.h"
+#include "apache/request_context.h"
 #include "idempotent_retry.h"
-#include "request_context.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
 

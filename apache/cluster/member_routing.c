@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * member_routing.c - which Orthanc of a balancer takes a request.
  *
@@ -12,7 +13,7 @@
  * cannot pick a member.  The client's cookies are put back on the copy of
  * the headers mod_proxy sends to Orthanc, and on the request once mod_proxy
  * is done (logs, and an ErrorDocument, see them as they came).
- * balancer_setup.c makes the balancer read that cookie and never fail a
+ * apache/balancer_setup.c makes the balancer read that cookie and never fail a
  * pinned request over to another member (nofailover).
  */
 #include <httpd.h>
@@ -23,10 +24,10 @@
 
 #include "mod_proxy.h"
 #include "logic/route_class.h"
-#include "balancer_setup.h"
+#include "apache/balancer_setup.h"
+#include "apache/request_context.h"
 #include "idempotent_retry.h"
 #include "member_routing.h"
-#include "request_context.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
 

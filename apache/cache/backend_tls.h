@@ -17,7 +17,7 @@
 
 #include <httpd.h>
 
-#include "orthanc_http.h"
+#include "apache/orthanc_http.h"
 
 /* The settings for requests of server S (the main server or a virtual
  * host) to SECTION_URL (the backend's URL, or balancer://NAME/); NULL, or

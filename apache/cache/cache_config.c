@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_config.c - the cache's directives (see cache_config.h).
  */
@@ -5,8 +6,8 @@
 #include <http_config.h>
 #include <apr_strings.h>
 
+#include "apache/request_context.h"
 #include "cache_config.h"
-#include "request_context.h"
 
 op_cache_server *op_cache_create_server(apr_pool_t *p)
 {
@@ -49,18 +50,6 @@ const char *op_cmd_cache(cmd_parms *cmd, void *dconf, int on)
                                            cmd->directive->line_num);
     }
     return NULL;
-}
-
-void op_cache_follow_section(cmd_parms *cmd, const op_dir_conf *conf)
-{
-    op_cache_section *section = apr_array_push(server_cache(cmd)->sections);
-    section->server = cmd->server;
-    section->section = conf;
-    section->path = cmd->path;
-    section->defined_at = apr_psprintf(cmd->pool, "%s:%d",
-                                       cmd->directive->filename,
-                                       cmd->directive->line_num);
-    section->follow_only = 1;
 }
 
 static const char *parse_seconds(cmd_parms *cmd, const char *text,

@@ -76,31 +76,6 @@ const char *op_cache_tokens(const op_cache_backend *backend, apr_pool_t *p,
     return op_gen_tokens(p, gen, &route->scope);
 }
 
-const char *op_cache_scope_tokens(const op_cache_backend *backend,
-                                  apr_pool_t *p, const op_scope *scope)
-{
-    const op_gen_table *gen;
-
-    if (backend == NULL || backend->slot == NULL) {
-        return NULL;
-    }
-    gen = &backend->slot->gen;
-    if (!op_gen_in_step(gen, apr_time_now(), backend->max_delay)) {
-        return NULL;
-    }
-    return op_gen_tokens(p, gen, scope);
-}
-
-int op_cache_backend_has_labels(const op_cache_backend *backend)
-{
-    if (backend == NULL || backend->slot == NULL
-        || !op_gen_in_step(&backend->slot->gen, apr_time_now(),
-                           backend->max_delay)) {
-        return -1;
-    }
-    return (op_gen_flags(&backend->slot->gen) & OP_GEN_LABELS) != 0;
-}
-
 void op_cache_apply_bump(op_cache_backend *backend, const op_cache_bump *bump)
 {
     op_gen_table *gen;

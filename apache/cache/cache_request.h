@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_request.h - what the cache does with each request: the key
  * mod_cache stores the answer under, the validators and freshness of the

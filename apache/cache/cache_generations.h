@@ -8,7 +8,7 @@
  * dropped with the configuration at each restart, and a new random epoch
  * makes every key of the previous table unreachable.  Each Apache front
  * end has its own table, kept fresh by its own follower from Orthanc's
- * change log: several front ends need no shared store (README, "Scale
+ * change log: several front ends need no shared store (docs/cluster.md, "Scale
  * out").
  */
 #ifndef ORTHANC_PROXY_CACHE_GENERATIONS_H
@@ -52,16 +52,6 @@ const char *op_cache_generations_create(apr_pool_t *pconf, apr_pool_t *ptemp,
  * and that Orthanc has them. */
 const char *op_cache_tokens(const op_cache_backend *backend, apr_pool_t *p,
                             const op_cache_route *route, const char **why);
-
-/* The counters of SCOPE alone, "EPOCH.G.S", for what OrthancProxyStudies
- * remembers of a resource; NULL while the follower is not in step (or
- * BACKEND is not followed). */
-const char *op_cache_scope_tokens(const op_cache_backend *backend,
-                                  apr_pool_t *p, const op_scope *scope);
-
-/* Whether the followed Orthanc shows labels (1.12 and later): -1 when
- * not known (not followed, or the follower has not read it yet). */
-int op_cache_backend_has_labels(const op_cache_backend *backend);
 
 /* What a change made through the proxy renews, at once. */
 void op_cache_apply_bump(op_cache_backend *backend, const op_cache_bump *bump);

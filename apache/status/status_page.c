@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * status_page.c - SetHandler orthanc-proxy-status.
  *
@@ -20,9 +21,10 @@
 #include <http_request.h>
 #include <apr_strings.h>
 
+#include "logic/module_version.h"
 #include "logic/status_report.h"
 #include "apache/audit/audit_config.h"
-#include "request_context.h"
+#include "apache/request_context.h"
 #include "status_counters.h"
 #include "status_page.h"
 
@@ -115,6 +117,7 @@ static op_status_report make_report(request_rec *r)
             }
         }
     }
+    report.version = op_module_version;
     report.now = apr_time_now();
     audit_status(r, &report);
     report.entries = entries;

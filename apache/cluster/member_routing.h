@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * member_routing.h - which Orthanc of a balancer takes a request.
  */

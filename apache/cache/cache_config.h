@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_config.h - the directives of the Orthanc-aware cache and what they
  * leave in the configuration.
@@ -18,7 +19,7 @@
 #include <httpd.h>
 #include <http_config.h>
 
-#include "request_context.h"
+#include "apache/request_context.h"
 
 /* Defaults. */
 #define OP_CACHE_DEFAULT_MAX_DELAY apr_time_from_sec(1)
@@ -32,10 +33,6 @@ typedef struct {
     const op_dir_conf *section;    /* the section's own settings */
     const char *path;              /* the <Location>'s path, NULL outside one */
     const char *defined_at;        /* "file:line" */
-    /* Written for OrthancProxyStudies: the follower follows the section's
-     * Orthancs, whose answers mod_cache does not keep unless an
-     * "OrthancProxyCache on" says so too. */
-    int follow_only;
 } op_cache_section;
 
 struct op_cache_server {
@@ -54,11 +51,6 @@ op_cache_server *op_cache_merge_server(apr_pool_t *p, op_cache_server *base,
                                        op_cache_server *add);
 
 const char *op_cmd_cache(cmd_parms *cmd, void *dconf, int on);
-
-/* The change follower also follows the Orthancs of the section CMD is
- * read in (OrthancProxyStudies renews its decisions from their change
- * logs); nothing is cached for it. */
-void op_cache_follow_section(cmd_parms *cmd, const op_dir_conf *conf);
 const char *op_cmd_cache_max_age(cmd_parms *cmd, void *dconf,
                                  const char *content, const char *aggregates);
 const char *op_cmd_cache_store(cmd_parms *cmd, void *dconf, const char *spec);

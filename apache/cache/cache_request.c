@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_request.c - OrthancProxyCache on each request (see cache_request.h).
  *
@@ -30,10 +31,10 @@
 #include "mod_proxy.h"
 #include "logic/cache_key.h"
 #include "logic/cache_policy.h"
+#include "apache/request_context.h"
 #include "cache_config.h"
-#include "cache_request.h"
 #include "cache_generations.h"
-#include "request_context.h"
+#include "cache_request.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
 
@@ -316,7 +317,7 @@ void op_register_cache_request(void)
 {
     APR_OPTIONAL_HOOK(proxy, fixups, strip_own_validators, NULL, NULL,
                       APR_HOOK_MIDDLE);
-    /* After forwarding.c's fixup (APR_HOOK_REALLY_LAST), which takes the
+    /* After apache/forwarding.c's fixup (APR_HOOK_REALLY_LAST), which takes the
      * access decision and finds the public host. */
     ap_hook_fixups(prepare_cache, NULL, NULL, APR_HOOK_REALLY_LAST + 1);
     ap_hook_insert_error_filter(fix_not_modified, NULL, NULL, APR_HOOK_MIDDLE);

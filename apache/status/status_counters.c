@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * status_counters.c - each mapping's counters, in shared memory.
  *
@@ -24,7 +25,7 @@
 #include <apr_atomic.h>
 
 #include "logic/traffic_counters.h"
-#include "request_context.h"
+#include "apache/request_context.h"
 #include "status_counters.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
