@@ -71,6 +71,8 @@
 #include "apache/response_headers.h"
 #include "apache/status/status_counters.h"
 #include "apache/status/status_page.h"
+#include "apache/studies/studies_config.h"
+#include "apache/studies/studies_request.h"
 #include "apache/translate.h"
 
 static const command_rec orthanc_proxy_cmds[] = {
@@ -147,6 +149,11 @@ static const command_rec orthanc_proxy_cmds[] = {
                   RSRC_CONF,
                   "NAME of the site in audit messages (AuditEnterpriseSiteID; "
                   "none by default)"),
+    AP_INIT_TAKE_ARGV("OrthancProxyStudies", op_cmd_studies, NULL,
+                      RSRC_CONF | ACCESS_CONF,
+                      "CONDITION FILTER...: the users a Require-style "
+                      "CONDITION matches see only the studies the FILTERs "
+                      "(all, none, label=NAME, ATTRIBUTE=VALUE) allow"),
     { NULL }
 };
 
@@ -154,6 +161,9 @@ static void register_hooks(apr_pool_t *p)
 {
     static const char *const after_rewrite[] = { "mod_rewrite.c", NULL };
     static const char *const before_proxy[] = { "mod_proxy.c", NULL };
+    static const char *const before_cache_and_proxy[] = { "mod_cache.c",
+                                                          "mod_proxy.c",
+                                                          NULL };
 
     ap_hook_check_config(op_check_httpd_version, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_config(op_check_backends, NULL, NULL, APR_HOOK_MIDDLE);
@@ -171,13 +181,20 @@ static void register_hooks(apr_pool_t *p)
                             APR_HOOK_REALLY_LAST, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(op_prepare_forwarding, NULL, NULL, APR_HOOK_REALLY_LAST);
     /* After op_prepare_forwarding, which may still refuse the request. */
-    ap_hook_fixups(op_route_to_member, NULL, NULL, APR_HOOK_REALLY_LAST + 1);
+    /* After op_prepare_forwarding too, and before the cache's fixup, which
+     * reads whether the answer depends on the user's studies. */
+    ap_hook_fixups(op_studies_decide, NULL, NULL, APR_HOOK_REALLY_LAST + 1);
+    ap_hook_fixups(op_route_to_member, NULL, NULL, APR_HOOK_REALLY_LAST + 2);
     /* After both: only what will really be forwarded is attributed. */
-    ap_hook_fixups(op_audit_prepare, NULL, NULL, APR_HOOK_REALLY_LAST + 2);
+    ap_hook_fixups(op_audit_prepare, NULL, NULL, APR_HOOK_REALLY_LAST + 3);
     /* After authz_provider.c's, which gives a Require refusal its reason. */
     ap_hook_log_transaction(op_audit_log, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(op_local_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(op_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Before mod_cache's handler and mod_proxy's, which would answer a
+     * restricted user's list from the cache or unfiltered. */
+    ap_hook_handler(op_studies_handler, NULL, before_cache_and_proxy,
+                    APR_HOOK_REALLY_FIRST);
     op_register_backend_request_hooks();
     op_register_error_response();
     op_register_response_headers();

@@ -115,9 +115,13 @@ typedef struct {
     /* Set when the audit trail records the request (audit/audit_request.c). */
     struct op_audit_request *audit;
     /* Set when OrthancProxyStudies restricts the request's user to some
-     * studies (apache/studies/studies_request.c): no answer to it is
-     * taken from, or given to, OrthancProxyCache. */
-    int study_scoped;
+     * studies (apache/studies/studies_request.c). */
+    struct op_studies_request *studies;
+    /* Set when the answer depends on the user's studies (a list, a
+     * search, answered filtered): never taken from, or given to,
+     * OrthancProxyCache.  A single study's answers do not: the study was
+     * checked before mod_cache's handler runs (CacheQuickHandler Off). */
+    int answer_per_scope;
 } op_request;
 
 op_server_conf *op_server_conf_get(const server_rec *s);

@@ -277,6 +277,15 @@ static int prepare_cache(request_rec *r)
     if (conf->cache != 1) {
         return DECLINED;
     }
+    if (req->answer_per_scope) {
+        /* A list filtered for this user's studies: another user must
+         * never get it (apache/studies/studies_list.c answers it). */
+        op_cache_request *cache = apr_pcalloc(r->pool, sizeof(*cache));
+        cache->key = unreachable_key(r);
+        req->cache = cache;
+        r->no_cache = 1;
+        return DECLINED;
+    }
     if (r->method_number == M_GET) {
         prepare_read(r, req, conf);
     }
@@ -318,8 +327,10 @@ void op_register_cache_request(void)
     APR_OPTIONAL_HOOK(proxy, fixups, strip_own_validators, NULL, NULL,
                       APR_HOOK_MIDDLE);
     /* After apache/forwarding.c's fixup (APR_HOOK_REALLY_LAST), which takes the
-     * access decision and finds the public host. */
-    ap_hook_fixups(prepare_cache, NULL, NULL, APR_HOOK_REALLY_LAST + 1);
+     * access decision and finds the public host, and OrthancProxyStudies'
+     * (APR_HOOK_REALLY_LAST + 1), which says whether the answer depends on
+     * the user's studies. */
+    ap_hook_fixups(prepare_cache, NULL, NULL, APR_HOOK_REALLY_LAST + 2);
     ap_hook_insert_error_filter(fix_not_modified, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_output_filter(VALIDATORS_FILTER, add_validators, NULL,
                               AP_FTYPE_CONTENT_SET);

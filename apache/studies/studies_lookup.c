@@ -140,6 +140,20 @@ static const char *parse(op_studies_ask *a, const op_http_answer *answer,
                               "(%s)", what, err) : NULL;
 }
 
+const char *op_studies_get_json(op_studies_ask *a, const char *path,
+                                long *status, op_json **json)
+{
+    op_http_answer answer;
+    const char *err;
+
+    *json = NULL;
+    if ((err = ask(a, path, NULL, &answer)) != NULL) {
+        return err;
+    }
+    *status = answer.status;
+    return answer.status == 200 ? parse(a, &answer, path, json) : NULL;
+}
+
 /* ------------------------------------------------------------ studies */
 
 const char *op_studies_facts(op_studies_ask *a, const char *id,

@@ -22,6 +22,7 @@
 
 #include <httpd.h>
 
+#include "logic/json_read.h"
 #include "logic/orthanc_changes.h"
 #include "logic/study_rules.h"
 #include "apache/orthanc_http.h"
@@ -68,6 +69,11 @@ const char *op_studies_level_of(op_studies_ask *a, const char *id,
 /* The instances (Orthanc IDs) whose SOPInstanceUID is UID. */
 const char *op_studies_instances_of_uid(op_studies_ask *a, const char *uid,
                                         apr_array_header_t **ids);
+
+/* GET PATH (with its query) of the mapping's Orthanc, read as JSON into
+ * *JSON when Orthanc answers 200; *STATUS its status. */
+const char *op_studies_get_json(op_studies_ask *a, const char *path,
+                                long *status, op_json **json);
 
 /* Forgets what this request learnt of study ID. */
 void op_studies_forget(op_studies_ask *a, const char *id);

@@ -180,6 +180,9 @@ NOTHING = {
                          ('apache/config.c', r'op_dir_conf \*conf = apr_pcalloc')),
     # read and ignored
     'OrthancProxyCacheStore': ('none', None),
+    # no line: the location is not restricted (studies_request.c declines)
+    'OrthancProxyStudies': ('none', ('apache/studies/studies_request.c',
+                                     r'->studies == NULL\) \{\s*return DECLINED')),
     # the outputs: none until written
     'OrthancProxyAuditLog': ('none', ('apache/audit/audit_config.c', r'apr_pcalloc\(p, sizeof\(\*conf\)\)')),
     'OrthancProxyAuditSite': ('none', ('apache/audit/audit_config.c', r'apr_pcalloc\(p, sizeof\(\*conf\)\)')),
@@ -299,7 +302,7 @@ def check_syntax(command, syntax):
             if text.split()[1:] != ['On|Off']:
                 fail('%s takes On|Off (AP_INIT_FLAG), not "%s"' % (name, text))
             continue
-        if form in ('RAW_ARGS', 'ITERATE', 'ITERATE2'):
+        if form in ('RAW_ARGS', 'ITERATE', 'ITERATE2', 'TAKE_ARGV'):
             if form.startswith('ITERATE') and not repeats:
                 fail('%s takes a list (AP_INIT_%s): say "..."' % (name, form))
             continue

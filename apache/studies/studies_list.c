@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * studies_list.c - the lists a user restricted to some studies gets:
+ * GET /studies, GET /patients (with or without "expand", "since" and
+ * "limit") and QIDO-RS /dicom-web/studies, answered here with only the
+ * studies the user may see (see studies_request.h).
+ *
+ * QIDO-RS is rewritten to carry the scope where every Orthanc reads the
+ * added attributes alike (logic/study_query.c), so that Orthanc does most
+ * of the filtering; every item of every answer is then checked against
+ * the scope, so the rewriting makes lists fast and the check makes them
+ * safe.  The REST lists are read whole (GET /studies?expand) and filtered:
+ * two questions to Orthanc for a list of patients, one for studies.
+ */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+#include "logic/json_write.h"
+#include "logic/study_query.h"
+#include "apache/request_context.h"
+#include "studies_lookup.h"
+#include "studies_request.h"
+
+APLOG_USE_MODULE(orthanc_proxy);
+
+#define RULE "OrthancProxyStudies"
+
+static int unavailable(request_rec *r, op_request *req, const char *err)
+{
+    return op_refuse(r, req, HTTP_SERVICE_UNAVAILABLE, apr_pstrcat(
+        r->pool, "the list could not be filtered: ", err, NULL), RULE);
+}
+
+/* Whether the client asked for expanded items ("expand", not "=false"). */
+static int asks_expand(apr_pool_t *p, const char *query)
+{
+    char *copy, *pair, *state;
+
+    if (query == NULL) {
+        return 0;
+    }
+    copy = apr_pstrdup(p, query);
+    for (pair = apr_strtok(copy, "&", &state); pair;
+         pair = apr_strtok(NULL, "&", &state)) {
+        if (strcmp(pair, "expand") == 0 || (strncmp(pair, "expand=", 7) == 0
+                                            && strcmp(pair + 7, "false") != 0
+                                            && strcmp(pair + 7, "0") != 0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int send_json(request_rec *r, const op_json *json, const char *type)
+{
+    apr_size_t len;
+    const char *text = op_json_write(r->pool, json, &len);
+
+    ap_set_content_type(r, type);
+    /* An answer for this user's studies only: no shared cache keeps it. */
+    apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
+    r->no_cache = 1;
+    ap_set_content_length(r, len);
+    if (!r->header_only) {
+        ap_rwrite(text, (int)len, r);
+    }
+    return OK;
+}
+
+/* Every study, expanded, with whether the scope allows it, by ID. */
+static const char *all_studies(request_rec *r, op_studies_request *s,
+                               op_json **studies, apr_hash_t **allowed)
+{
+    const char *err;
+    long status = 0;
+    int i;
+
+    if ((err = op_studies_get_json(s->ask, "/studies?expand", &status,
+                                   studies)) != NULL) {
+        return err;
+    }
+    if (status != 200 || (*studies)->type != OP_JSON_ARRAY) {
+        return apr_psprintf(r->pool, "GET /studies?expand: Orthanc answered "
+                            "%ld", status);
+    }
+    *allowed = apr_hash_make(r->pool);
+    for (i = 0; i < (*studies)->items->nelts; i++) {
+        const op_json *item = APR_ARRAY_IDX((*studies)->items, i,
+                                            const op_json *);
+        op_study_facts facts;
+        /* A study that cannot be read is not shown: fail closed. */
+        if (op_study_facts_read(r->pool, item, &facts) == NULL
+            && op_study_scope_allows(&s->scope, &facts)) {
+            apr_hash_set(*allowed, facts.id, APR_HASH_KEY_STRING, "");
+        }
+    }
+    return NULL;
+}
+
+/* GET /studies: those the scope allows. */
+static int list_studies(request_rec *r, op_request *req,
+                        op_studies_request *s, const op_list_plan *plan)
+{
+    op_json *studies;
+    apr_hash_t *allowed;
+    const char *err = all_studies(r, s, &studies, &allowed);
+    char *keep;
+    int i;
+
+    if (err) {
+        return unavailable(r, req, err);
+    }
+    keep = apr_pcalloc(r->pool, studies->items->nelts + 1);
+    for (i = 0; i < studies->items->nelts; i++) {
+        const char *id = op_json_string_member(
+            APR_ARRAY_IDX(studies->items, i, const op_json *), "ID");
+        keep[i] = id && apr_hash_get(allowed, id, APR_HASH_KEY_STRING);
+    }
+    return send_json(r, op_json_select(r->pool, studies, keep, plan->offset,
+                                       plan->limit,
+                                       !asks_expand(r->pool, r->args)),
+                     "application/json");
+}
+
+/* GET /patients: those whose every study the scope allows (a patient's
+ * answer names all of their studies). */
+static int list_patients(request_rec *r, op_request *req,
+                         op_studies_request *s, const op_list_plan *plan)
+{
+    op_json *studies, *patients;
+    apr_hash_t *allowed;
+    const char *err = all_studies(r, s, &studies, &allowed);
+    long status = 0;
+    char *keep;
+    int i, j;
+
+    if (err || (err = op_studies_get_json(s->ask, "/patients?expand",
+                                          &status, &patients)) != NULL) {
+        return unavailable(r, req, err);
+    }
+    if (status != 200 || patients->type != OP_JSON_ARRAY) {
+        return unavailable(r, req, apr_psprintf(
+            r->pool, "GET /patients?expand: Orthanc answered %ld", status));
+    }
+    keep = apr_pcalloc(r->pool, patients->items->nelts + 1);
+    for (i = 0; i < patients->items->nelts; i++) {
+        const op_json *list = op_json_member(
+            APR_ARRAY_IDX(patients->items, i, const op_json *), "Studies");
+        if (list == NULL || list->type != OP_JSON_ARRAY
+            || list->items->nelts == 0) {
+            continue;
+        }
+        keep[i] = 1;
+        for (j = 0; j < list->items->nelts; j++) {
+            const op_json *id = APR_ARRAY_IDX(list->items, j, const op_json *);
+            if (id->type != OP_JSON_STRING
+                || !apr_hash_get(allowed, id->text, APR_HASH_KEY_STRING)) {
+                keep[i] = 0;
+            }
+        }
+    }
+    return send_json(r, op_json_select(r->pool, patients, keep, plan->offset,
+                                       plan->limit,
+                                       !asks_expand(r->pool, r->args)),
+                     "application/json");
+}
+
+/* RetrieveURL (0008,1190) as the plugin wrote it for the module's own
+ * request, made public again: the proxy's scheme, host and prefix. */
+static void fix_retrieve_url(request_rec *r, const op_request *req,
+                             op_json *item)
+{
+    const op_json *attribute = op_json_member(item, "00081190");
+    const op_json *values;
+    const op_json *url;
+    const char *tail;
+    op_json *fixed, *array;
+
+    if (attribute == NULL
+        || (values = op_json_member(attribute, "Value")) == NULL
+        || values->type != OP_JSON_ARRAY || values->items->nelts != 1
+        || (url = APR_ARRAY_IDX(values->items, 0, const op_json *))->type
+           != OP_JSON_STRING
+        || (tail = strstr(url->text, "/dicom-web/")) == NULL) {
+        op_json_remove(item, "00081190");
+        return;
+    }
+    array = op_json_new(r->pool, OP_JSON_ARRAY);
+    APR_ARRAY_PUSH(array->items, op_json *) = op_json_new_string(
+        r->pool, apr_pstrcat(r->pool, ap_http_scheme(r), "://",
+                             req->public_host,
+                             req->mapping->prefix.prefix_bare, tail, NULL));
+    fixed = op_json_new(r->pool, OP_JSON_OBJECT);
+    op_json_set(r->pool, fixed, "vr", op_json_new_string(r->pool, "UR"));
+    op_json_set(r->pool, fixed, "Value", array);
+    op_json_set(r->pool, item, "00081190", fixed);
+}
+
+/* QIDO-RS at the study level over the whole archive. */
+static int qido_studies(request_rec *r, op_request *req,
+                        op_studies_request *s)
+{
+    op_list_plan plan = op_qido_plan(r->pool, r->args, &s->scope);
+    apr_array_header_t *uids;
+    const char *err;
+    op_json *items;
+    long status = 0;
+    char *keep;
+    int i;
+
+    if (plan.error) {
+        return op_refuse(r, req, HTTP_BAD_REQUEST, plan.error, RULE);
+    }
+    if ((err = op_studies_get_json(s->ask, apr_pstrcat(
+             r->pool, "/dicom-web/studies", plan.query ? "?" : "",
+             plan.query ? plan.query : "", NULL), &status, &items)) != NULL) {
+        return unavailable(r, req, err);
+    }
+    if (status != 200 || items->type != OP_JSON_ARRAY) {
+        return unavailable(r, req, apr_psprintf(
+            r->pool, "QIDO-RS: Orthanc answered %ld", status));
+    }
+    uids = apr_array_make(r->pool, items->items->nelts + 1,
+                          sizeof(const char *));
+    for (i = 0; i < items->items->nelts; i++) {
+        const char *uid, *patient;
+        if (op_qido_item_study(APR_ARRAY_IDX(items->items, i, const op_json *),
+                               &uid, &patient)) {
+            APR_ARRAY_PUSH(uids, const char *) = uid;
+        }
+    }
+    if ((err = op_studies_prefetch_uids(s->ask, uids)) != NULL) {
+        return unavailable(r, req, err);
+    }
+    keep = apr_pcalloc(r->pool, items->items->nelts + 1);
+    for (i = 0; i < items->items->nelts; i++) {
+        op_json *item = APR_ARRAY_IDX(items->items, i, op_json *);
+        const char *uid, *patient;
+        apr_array_header_t *facts;
+        int j;
+        if (!op_qido_item_study(item, &uid, &patient)
+            || !op_study_uid_is_valid(uid)) {
+            continue;
+        }
+        if ((err = op_studies_of_uid(s->ask, uid, &facts)) != NULL) {
+            return unavailable(r, req, err);
+        }
+        /* Every study with this UID must pass (the item may mix them). */
+        keep[i] = facts->nelts > 0;
+        for (j = 0; j < facts->nelts; j++) {
+            if (!op_study_scope_allows(&s->scope, APR_ARRAY_IDX(
+                    facts, j, const op_study_facts *))) {
+                keep[i] = 0;
+            }
+        }
+        if (keep[i]) {
+            fix_retrieve_url(r, req, item);
+        }
+    }
+    return send_json(r, op_json_select(r->pool, items, keep,
+                                       plan.exact ? 0 : plan.offset,
+                                       plan.exact ? 0 : plan.limit, 0),
+                     "application/dicom+json");
+}
+
+int op_studies_handler(request_rec *r)
+{
+    op_request *req;
+    op_studies_request *s;
+    op_list_plan plan;
+
+    if (r->handler == NULL || strcmp(r->handler, OP_STUDIES_HANDLER) != 0
+        || (req = op_request_get(r)) == NULL || (s = req->studies) == NULL) {
+        return DECLINED;
+    }
+    if (s->refs.kind == OP_REFS_QIDO) {
+        return qido_studies(r, req, s);
+    }
+    plan = op_rest_list_plan(r->pool, r->args);
+    if (plan.error) {
+        return op_refuse(r, req, HTTP_BAD_REQUEST, plan.error, RULE);
+    }
+    return s->refs.level == OP_RESOURCE_PATIENT
+           ? list_patients(r, req, s, &plan) : list_studies(r, req, s, &plan);
+}

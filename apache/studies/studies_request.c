@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * studies_request.c - OrthancProxyStudies' decision on each request (see
+ * studies_request.h).
+ */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <ap_expr.h>
+#include <mod_auth.h>
+#include <apr_strings.h>
+
+#include "logic/study_refs.h"
+#include "logic/study_rules.h"
+#include "apache/request_context.h"
+#include "studies_config.h"
+#include "studies_lookup.h"
+#include "studies_request.h"
+
+APLOG_USE_MODULE(orthanc_proxy);
+
+#define RULE "OrthancProxyStudies"
+
+/* ------------------------------------------------------------ the scope */
+
+/* Whether LINE's condition holds for R: its provider asked as
+ * mod_authz_core asks it for a Require line (with the user Apache
+ * authenticated), "not" inverting a clear answer only. */
+static int condition_holds(request_rec *r, const op_studies_line *line)
+{
+    authz_status status = line->provider->check_authorization(
+        r, line->require_args, line->parsed);
+
+    if (status == AUTHZ_GRANTED) {
+        return !line->negate;
+    }
+    if (status == AUTHZ_DENIED || status == AUTHZ_DENIED_NO_USER) {
+        return line->negate;
+    }
+    /* Neutral, or the provider failed: the line does not apply. */
+    return 0;
+}
+
+/* The terms of LINE for R (its %{...} expanded); NULL when the line can
+ * match no study for this request (an expansion that is empty or would
+ * widen the match), *WHY then says why. */
+static apr_array_header_t *terms_of(request_rec *r, const op_studies_line *line,
+                                    const char **why)
+{
+    apr_array_header_t *terms = apr_array_make(r->pool, line->filters->nelts,
+                                               sizeof(op_study_term));
+    int i, next_expression = 0;
+
+    for (i = 0; i < line->filters->nelts; i++) {
+        const op_study_filter *filter = &APR_ARRAY_IDX(line->filters, i,
+                                                       op_study_filter);
+        int count = 0, j;
+        const char **expanded;
+        op_study_term *term;
+
+        for (j = 0; filter->parts && j < filter->parts->nelts; j++) {
+            count += APR_ARRAY_IDX(filter->parts, j, op_value_part).variable;
+        }
+        expanded = apr_pcalloc(r->pool, sizeof(char *) * (count + 1));
+        for (j = 0; j < count; j++) {
+            const ap_expr_info_t *expr = APR_ARRAY_IDX(
+                line->expressions, next_expression++, const ap_expr_info_t *);
+            const char *err = NULL;
+            expanded[j] = ap_expr_str_exec(r, expr, &err);
+            if (err || expanded[j] == NULL) {
+                *why = apr_psprintf(r->pool, "%s: %s", filter->written,
+                                    err ? err : "no value");
+                return NULL;
+            }
+        }
+        term = apr_array_push(terms);
+        if ((*why = op_study_filter_expand(r->pool, filter, expanded, term))
+            != NULL) {
+            return NULL;
+        }
+    }
+    return terms;
+}
+
+/* What R's user may see under LINES (op_studies_line *). */
+static void scope_of(request_rec *r, const apr_array_header_t *lines,
+                     op_study_scope *scope)
+{
+    int i;
+
+    op_study_scope_init(r->pool, scope);
+    for (i = 0; i < lines->nelts; i++) {
+        const op_studies_line *line = APR_ARRAY_IDX(lines, i,
+                                                    const op_studies_line *);
+        apr_array_header_t *terms;
+        const char *why = NULL;
+
+        if (!condition_holds(r, line)) {
+            continue;
+        }
+        if (line->none) {
+            /* A veto: nothing, whatever the other lines say. */
+            op_study_scope_none(scope);
+            break;
+        }
+        if (line->all) {
+            op_study_scope_everything(scope);
+            continue;
+        }
+        if ((terms = terms_of(r, line, &why)) == NULL) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, RULE " at %s matches "
+                          "no study for user %s: %s", line->defined_at,
+                          r->user ? r->user : "-", why);
+            continue;
+        }
+        op_study_scope_add(scope, terms);
+    }
+    op_study_scope_finish(r->pool, scope);
+}
+
+/* ------------------------------------------------------------ decisions */
+
+static int refuse(request_rec *r, op_request *req, const char *reason)
+{
+    return op_refuse(r, req, HTTP_FORBIDDEN, reason, RULE);
+}
+
+/* Orthanc could not say: the decision cannot be taken. */
+static int unavailable(request_rec *r, op_request *req, const char *err)
+{
+    return op_refuse(r, req, HTTP_SERVICE_UNAVAILABLE, apr_pstrcat(
+        r->pool, "the study of this request could not be looked up: ", err,
+        NULL), RULE);
+}
+
+/* Whether every study of FACTS (op_study_facts *, at least one) passes. */
+static int all_allowed(const op_study_scope *scope,
+                       const apr_array_header_t *facts)
+{
+    int i;
+
+    if (facts == NULL || facts->nelts == 0) {
+        return 0;
+    }
+    for (i = 0; i < facts->nelts; i++) {
+        if (!op_study_scope_allows(scope, APR_ARRAY_IDX(
+                facts, i, const op_study_facts *))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The facts of the studies (Orthanc IDs) IDS, into *FACTS. */
+static const char *facts_of(op_studies_ask *a, apr_pool_t *p,
+                            const apr_array_header_t *ids,
+                            apr_array_header_t **facts)
+{
+    int i;
+
+    *facts = apr_array_make(p, ids ? ids->nelts : 1,
+                            sizeof(const op_study_facts *));
+    for (i = 0; ids && i < ids->nelts; i++) {
+        const op_study_facts *f;
+        const char *err = op_studies_facts(a, APR_ARRAY_IDX(ids, i,
+                                                            const char *), &f);
+        if (err) {
+            return err;
+        }
+        if (f == NULL) {
+            /* Gone meanwhile: nothing to attribute it to. */
+            *facts = NULL;
+            return NULL;
+        }
+        APR_ARRAY_PUSH(*facts, const op_study_facts *) = f;
+    }
+    return NULL;
+}
+
+/* The studies a resource of the path reaches, into *FACTS (NULL when
+ * Orthanc has no such resource). */
+static const char *resource_studies(op_studies_request *s, apr_pool_t *p,
+                                    apr_array_header_t **facts)
+{
+    op_resource_level level = s->refs.level;
+    const char *id = s->refs.id, *err, *study;
+    apr_array_header_t *ids;
+
+    *facts = NULL;
+    if (level == OP_RESOURCE_UNKNOWN
+        && (err = op_studies_level_of(s->ask, id, &level)) != NULL) {
+        return err;
+    }
+    if (level == OP_RESOURCE_PATIENT) {
+        if ((err = op_studies_of_patient(s->ask, id, &ids)) != NULL) {
+            return err;
+        }
+        return ids ? facts_of(s->ask, p, ids, facts) : NULL;
+    }
+    if ((err = op_studies_study_of(s->ask, level, id, &study)) != NULL) {
+        return err;
+    }
+    if (study == NULL) {
+        return NULL;
+    }
+    ids = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(ids, const char *) = study;
+    if ((err = facts_of(s->ask, p, ids, facts)) != NULL || *facts == NULL) {
+        return err;
+    }
+    if (s->refs.patient_wide) {
+        /* The answer shows the patient, with every study of theirs. */
+        const op_study_facts *f = APR_ARRAY_IDX(*facts, 0,
+                                                const op_study_facts *);
+        if (f->patient == NULL) {
+            *facts = NULL;
+            return NULL;
+        }
+        if ((err = op_studies_of_patient(s->ask, f->patient, &ids)) != NULL) {
+            return err;
+        }
+        return ids ? facts_of(s->ask, p, ids, facts) : (*facts = NULL, NULL);
+    }
+    return NULL;
+}
+
+/* The one argument NAME of QUERY (WADO-URI), decoded; NULL when absent,
+ * repeated (in any case, or spelt with escapes) or unreadable: readings
+ * of such a query differ between Orthanc's releases. */
+static const char *single_argument(apr_pool_t *p, const char *query,
+                                   const char *name)
+{
+    const char *found = NULL;
+    char *copy, *pair, *state;
+
+    if (query == NULL) {
+        return NULL;
+    }
+    copy = apr_pstrdup(p, query);
+    for (pair = apr_strtok(copy, "&", &state); pair;
+         pair = apr_strtok(NULL, "&", &state)) {
+        char *value = strchr(pair, '=');
+        if (value) {
+            *value++ = '\0';
+        }
+        if (ap_unescape_url(pair) != OK) {
+            return NULL;
+        }
+        if (strcasecmp(pair, name) != 0) {
+            continue;
+        }
+        if (found || value == NULL || ap_unescape_url(value) != OK) {
+            return NULL;
+        }
+        found = value;
+    }
+    return found;
+}
+
+/* WADO-URI: the instance objectUID names decides (the plugin finds the
+ * instance by it); each instance with that UID must be visible. */
+static const char *wado_uri_studies(request_rec *r, op_studies_request *s,
+                                    apr_array_header_t **facts)
+{
+    const char *uid = single_argument(r->pool, r->args, "objectUID"), *err;
+    apr_array_header_t *instances, *studies;
+    int i;
+
+    *facts = NULL;
+    if (uid == NULL || !op_study_uid_is_valid(uid)) {
+        return NULL;
+    }
+    if ((err = op_studies_instances_of_uid(s->ask, uid, &instances)) != NULL) {
+        return err;
+    }
+    studies = apr_array_make(r->pool, 1, sizeof(const char *));
+    for (i = 0; i < instances->nelts; i++) {
+        const char *study;
+        if ((err = op_studies_study_of(s->ask, OP_RESOURCE_INSTANCE,
+                                       APR_ARRAY_IDX(instances, i,
+                                                     const char *), &study))
+            != NULL) {
+            return err;
+        }
+        if (study == NULL) {
+            return NULL;
+        }
+        APR_ARRAY_PUSH(studies, const char *) = study;
+    }
+    return studies->nelts ? facts_of(s->ask, r->pool, studies, facts) : NULL;
+}
+
+/* Changes that could move a study into or out of someone's scope. */
+static int changes_scope(const op_study_refs *refs, const char *method)
+{
+    return refs->label != NULL || refs->body == OP_BODY_CHANGES
+           || refs->body == OP_BODY_MERGE || refs->body == OP_BODY_SPLIT
+           || (strcmp(refs->family, "metadata") == 0
+               && strcmp(method, "GET") != 0);
+}
+
+/* One study, one patient or a few UIDs: checked now. */
+static int check_reached(request_rec *r, op_request *req,
+                         op_studies_request *s)
+{
+    apr_array_header_t *facts = NULL;
+    const char *err = NULL;
+
+    switch (s->refs.kind) {
+    case OP_REFS_RESOURCE:
+        err = resource_studies(s, r->pool, &facts);
+        break;
+    case OP_REFS_DICOMWEB:
+        /* The plugin finds the series and instance below the study it
+         * names, so the study decides. */
+        err = op_studies_of_uid(s->ask, s->refs.study_uid, &facts);
+        break;
+    case OP_REFS_WADO_URI:
+        err = wado_uri_studies(r, s, &facts);
+        break;
+    default:
+        return refuse(r, req, "not attributed");
+    }
+    if (err) {
+        return unavailable(r, req, err);
+    }
+    if (!all_allowed(&s->scope, facts)) {
+        /* Unknown and forbidden alike: the answer says nothing of what
+         * exists. */
+        return refuse(r, req, apr_psprintf(
+            r->pool, "%s is not a study %s may see", s->refs.kind
+            == OP_REFS_WADO_URI ? "the object" : "the resource",
+            r->user ? r->user : "this user"));
+    }
+    return OK;
+}
+
+int op_studies_decide(request_rec *r)
+{
+    op_request *req = op_request_get(r);
+    const op_dir_conf *conf;
+    op_studies_request *s;
+
+    if (req == NULL || req->action != OP_ACTION_PROXY
+        || r->proxyreq != PROXYREQ_REVERSE || req->reason != NULL
+        || (conf = op_dir_conf_get(r))->studies == NULL) {
+        return DECLINED;
+    }
+    s = apr_pcalloc(r->pool, sizeof(*s));
+    scope_of(r, conf->studies, &s->scope);
+    if (s->scope.all) {
+        return DECLINED;
+    }
+    req->studies = s;
+    s->ask = op_studies_ask_make(r);
+    s->refs = op_study_refs_classify(r->pool, r->method, &req->path,
+                                     req->mapping->prefix.path.segments->nelts);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, RULE ": user %s, scope %s, "
+                  "route family %s", r->user ? r->user : "-",
+                  s->scope.identity ? s->scope.identity : "-",
+                  s->refs.family ? s->refs.family : "-");
+    if (changes_scope(&s->refs, r->method) && conf->level != OP_LEVEL_ADMIN) {
+        return refuse(r, req, "a user restricted to some studies may change "
+                      "labels, metadata or attributes only with "
+                      "OrthancProxyAccess admin");
+    }
+    switch (s->refs.kind) {
+    case OP_REFS_NEUTRAL:
+        return DECLINED;
+    case OP_REFS_RESOURCE:
+    case OP_REFS_DICOMWEB:
+    case OP_REFS_WADO_URI: {
+        int rc = check_reached(r, req, s);
+        return rc == OK ? DECLINED : rc;
+    }
+    case OP_REFS_LIST:
+        if (s->refs.level != OP_RESOURCE_STUDY
+            && s->refs.level != OP_RESOURCE_PATIENT) {
+            break;
+        }
+        /* Fall through. */
+    case OP_REFS_QIDO:
+        if (s->refs.kind == OP_REFS_QIDO
+            && s->refs.level != OP_RESOURCE_STUDY) {
+            break;
+        }
+        if (strcmp(r->method, "GET") != 0) {
+            break;
+        }
+        /* Answered here, filtered, never from or to the cache. */
+        req->answer_per_scope = 1;
+        r->handler = OP_STUDIES_HANDLER;
+        return DECLINED;
+    case OP_REFS_REFUSED:
+        return refuse(r, req, apr_pstrcat(r->pool, "a user restricted to some "
+                      "studies cannot use this route: ", s->refs.why
+                      ? s->refs.why : "it is not attributed to a study",
+                      NULL));
+    default:
+        break;
+    }
+    /* Searches other than the study lists, bodies naming resources, jobs,
+     * uploads: not attributed yet, so refused (fail closed). */
+    return refuse(r, req, apr_psprintf(r->pool, "a user restricted to some "
+                  "studies cannot use this route yet (%s)",
+                  s->refs.family ? s->refs.family : "unknown route"));
+}
