@@ -2,10 +2,11 @@
 /*
  * studies_list.c - the lists a user restricted to some studies gets:
  * GET /studies, GET /patients (with or without "expand", "since" and
- * "limit") and QIDO-RS /dicom-web/studies, answered here with only the
+ * "limit"), QIDO-RS /dicom-web/studies and POST /tools/find at the study
+ * level, answered here with only the
  * studies the user may see (see studies_request.h).
  *
- * QIDO-RS is rewritten to carry the scope where every Orthanc reads the
+ * QIDO-RS and /tools/find are rewritten to carry the scope where every Orthanc reads the
  * added attributes alike (logic/study_query.c), so that Orthanc does most
  * of the filtering; every item of every answer is then checked against
  * the scope, so the rewriting makes lists fast and the check makes them
@@ -23,6 +24,7 @@
 #include "logic/json_write.h"
 #include "logic/study_query.h"
 #include "apache/request_context.h"
+#include "studies_body.h"
 #include "studies_lookup.h"
 #include "studies_request.h"
 
@@ -268,6 +270,89 @@ static int qido_studies(request_rec *r, op_request *req,
                      "application/dicom+json");
 }
 
+/* Whether the study ITEM (a /tools/find answer's item: an expanded study,
+ * or its ID alone) is one the scope allows; NULL, or why Orthanc could
+ * not be asked. */
+static const char *find_item_allowed(request_rec *r, op_studies_request *s,
+                                     const op_json *item, int *allowed)
+{
+    op_study_facts facts;
+    const op_study_facts *asked;
+    const char *id, *err;
+
+    *allowed = 0;
+    if (item->type == OP_JSON_OBJECT
+        && op_study_facts_read(r->pool, item, &facts) == NULL) {
+        *allowed = op_study_scope_allows(&s->scope, &facts);
+        return NULL;
+    }
+    /* Shaped by "ResponseContent": checked by its ID. */
+    id = item->type == OP_JSON_STRING ? item->text
+                                      : op_json_string_member(item, "ID");
+    if (id == NULL || !op_orthanc_id_is_valid(id)) {
+        return NULL;
+    }
+    if ((err = op_studies_facts(s->ask, id, &asked)) != NULL) {
+        return err;
+    }
+    *allowed = asked && op_study_scope_allows(&s->scope, asked);
+    return NULL;
+}
+
+/* POST /tools/find at the study level: the scope added to the search
+ * where Orthanc can apply it, every item checked. */
+static int find_studies(request_rec *r, op_request *req,
+                        op_studies_request *s)
+{
+    const char *body, *err;
+    apr_size_t len;
+    op_list_plan plan;
+    op_json *items;
+    long status = 0;
+    char *keep;
+    int rc, i;
+
+    if ((rc = op_studies_read_body(r, &body, &len)) != OK) {
+        return rc;
+    }
+    plan = op_find_plan(r->pool, body, len, &s->scope,
+                        op_studies_has_labels(s->ask) == 1);
+    if (plan.error) {
+        return op_refuse(r, req, HTTP_BAD_REQUEST, plan.error, RULE);
+    }
+    if (plan.level != OP_RESOURCE_STUDY) {
+        return op_refuse(r, req, HTTP_FORBIDDEN, "a user restricted to some "
+                         "studies can search only at the study level yet",
+                         RULE);
+    }
+    if ((err = op_studies_post_json(s->ask, "/tools/find", plan.body,
+                                    &status, &items)) != NULL) {
+        return unavailable(r, req, err);
+    }
+    if (status == 400) {
+        return op_refuse(r, req, HTTP_BAD_REQUEST, "Orthanc refused the "
+                         "search", RULE);
+    }
+    if (status != 200 || items->type != OP_JSON_ARRAY) {
+        return unavailable(r, req, apr_psprintf(
+            r->pool, "POST /tools/find: Orthanc answered %ld", status));
+    }
+    keep = apr_pcalloc(r->pool, items->items->nelts + 1);
+    for (i = 0; i < items->items->nelts; i++) {
+        int allowed;
+        if ((err = find_item_allowed(r, s, APR_ARRAY_IDX(
+                 items->items, i, const op_json *), &allowed)) != NULL) {
+            return unavailable(r, req, err);
+        }
+        keep[i] = (char)allowed;
+    }
+    return send_json(r, op_json_select(r->pool, items, keep,
+                                       plan.exact ? 0 : plan.offset,
+                                       plan.exact ? 0 : plan.limit,
+                                       plan.reduce_to_ids),
+                     "application/json");
+}
+
 int op_studies_handler(request_rec *r)
 {
     op_request *req;
@@ -280,6 +365,9 @@ int op_studies_handler(request_rec *r)
     }
     if (s->refs.kind == OP_REFS_QIDO) {
         return qido_studies(r, req, s);
+    }
+    if (s->refs.kind == OP_REFS_FIND) {
+        return find_studies(r, req, s);
     }
     plan = op_rest_list_plan(r->pool, r->args);
     if (plan.error) {

@@ -140,18 +140,25 @@ static const char *parse(op_studies_ask *a, const op_http_answer *answer,
                               "(%s)", what, err) : NULL;
 }
 
-const char *op_studies_get_json(op_studies_ask *a, const char *path,
-                                long *status, op_json **json)
+const char *op_studies_post_json(op_studies_ask *a, const char *path,
+                                 const char *body, long *status,
+                                 op_json **json)
 {
     op_http_answer answer;
     const char *err;
 
     *json = NULL;
-    if ((err = ask(a, path, NULL, &answer)) != NULL) {
+    if ((err = ask(a, path, body, &answer)) != NULL) {
         return err;
     }
     *status = answer.status;
     return answer.status == 200 ? parse(a, &answer, path, json) : NULL;
+}
+
+const char *op_studies_get_json(op_studies_ask *a, const char *path,
+                                long *status, op_json **json)
+{
+    return op_studies_post_json(a, path, NULL, status, json);
 }
 
 /* ------------------------------------------------------------ studies */

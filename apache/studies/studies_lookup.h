@@ -75,6 +75,12 @@ const char *op_studies_instances_of_uid(op_studies_ask *a, const char *uid,
 const char *op_studies_get_json(op_studies_ask *a, const char *path,
                                 long *status, op_json **json);
 
+/* POST BODY (JSON) to PATH of the mapping's Orthanc, as
+ * op_studies_get_json. */
+const char *op_studies_post_json(op_studies_ask *a, const char *path,
+                                 const char *body, long *status,
+                                 op_json **json);
+
 /* Forgets what this request learnt of study ID. */
 void op_studies_forget(op_studies_ask *a, const char *id);
 

@@ -389,6 +389,11 @@ int op_studies_decide(request_rec *r)
         if (strcmp(r->method, "GET") != 0) {
             break;
         }
+        /* Fall through. */
+    case OP_REFS_FIND:
+        if (s->refs.kind == OP_REFS_FIND && strcmp(r->method, "POST") != 0) {
+            break;
+        }
         /* Answered here, filtered, never from or to the cache. */
         req->answer_per_scope = 1;
         r->handler = OP_STUDIES_HANDLER;

@@ -1,0 +1,423 @@
+# SPDX-License-Identifier: Apache-2.0
+"""OrthancProxyStudies: per-study access composed with Apache's groups.
+
+Real Apache (mod_authn_file and mod_authz_groupfile, which plug into the
+framework mod_authnz_ldap uses), real Orthanc with the DICOMweb plugin,
+real DICOM files (ct_series.py) with the attributes the rules read.
+
+Four studies: A and C are the partner clinic's (InstitutionName "Partner
+Clinic ..."), B and D the hospital's; A and B belong to one patient (P1), C
+to P2, D to P3.  C was referred by "smith".  The partner user "paula" must
+see A and C, and of the patients only P2 (P1 also has B); "smith" only C;
+"rad" everything; "olga", in no group, nothing.  Every refusal is checked
+by its effect: the forbidden study is still in Orthanc, and no answer
+carried its UID.
+"""
+
+import io
+import os
+import subprocess
+
+import pydicom
+import pytest
+import requests
+
+from ct_series import instance_bytes, new_series
+from harness import orthanc_version
+
+TIMEOUT = 60
+
+AUTH_MODULES = ("auth_basic", "authn_core", "authn_file", "authz_user",
+                "authz_groupfile")
+
+USERS = {"paula": "partner", "smith": "referrers", "rad": "radiology",
+         "olga": None, "reese": "research"}
+
+SITE = """
+KeepAliveTimeout 1
+<Location /orthanc/>
+    OrthancProxy {url}/
+    OrthancProxyAccess modify
+    AuthType Basic
+    AuthName "PACS"
+    AuthUserFile "{htpasswd}"
+    AuthGroupFile "{groups}"
+    Require valid-user
+    OrthancProxyStudies "group radiology" all
+    OrthancProxyStudies "group partner" "InstitutionName=Partner Clinic*"
+    OrthancProxyStudies "group referrers" ReferringPhysicianName=%{{REMOTE_USER}}
+    OrthancProxyStudies "group research" label=research
+</Location>
+"""
+
+# name -> (patient, InstitutionName, ReferringPhysicianName)
+STUDIES = {
+    "A": ("P1", "Partner Clinic North", "jones"),
+    "B": ("P1", "General Hospital", "jones"),
+    "C": ("P2", "Partner Clinic South", "smith"),
+    "D": ("P3", "General Hospital", "brown"),
+}
+
+SEES = {"paula": {"A", "C"}, "smith": {"C"}, "rad": {"A", "B", "C", "D"},
+        "olga": set()}
+PATIENTS_SEEN = {"paula": {"P2"}, "smith": {"P2"},
+                 "rad": {"P1", "P2", "P3"}, "olga": set()}
+
+
+def dicom_file(series, index, patient, institution, referrer):
+    ds = pydicom.dcmread(io.BytesIO(instance_bytes(series, index)))
+    ds.PatientID = f"STUDIES-{patient}"
+    ds.PatientName = f"Studies^{patient}"
+    ds.InstitutionName = institution
+    ds.ReferringPhysicianName = referrer
+    out = io.BytesIO()
+    ds.save_as(out, write_like_original=False)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def archive(orthanc):
+    """Stores the four studies (two instances each) straight into Orthanc;
+    for each: its Orthanc IDs and UIDs."""
+    stored = {}
+    for name, (patient, institution, referrer) in STUDIES.items():
+        series = new_series(2, rows=64, columns=64, label=f"STUDIES{name}")
+        ids = []
+        for index in range(2):
+            r = requests.post(orthanc.url + "/instances", timeout=TIMEOUT,
+                              data=dicom_file(series, index, patient,
+                                              institution, referrer))
+            r.raise_for_status()
+            ids.append(r.json()["ID"])
+        instance = requests.get(f"{orthanc.url}/instances/{ids[0]}",
+                                timeout=TIMEOUT).json()
+        series_id = instance["ParentSeries"]
+        study_id = requests.get(f"{orthanc.url}/series/{series_id}",
+                                timeout=TIMEOUT).json()["ParentStudy"]
+        patient_id = requests.get(f"{orthanc.url}/studies/{study_id}",
+                                  timeout=TIMEOUT).json()["ParentPatient"]
+        stored[name] = {"study": study_id, "series": series_id,
+                        "instances": ids, "patient": patient_id,
+                        "patient_name": patient,
+                        "study_uid": series.study_uid,
+                        "series_uid": series.series_uid,
+                        "sop_uid": series.sop_uids[0]}
+    return stored
+
+
+@pytest.fixture(scope="module")
+def accounts(module_dir):
+    htpasswd = os.path.join(module_dir, "studies.htpasswd")
+    groups = os.path.join(module_dir, "studies.groups")
+    for i, user in enumerate(USERS):
+        subprocess.run(["htpasswd", "-b", "-B"] + (["-c"] if i == 0 else [])
+                       + [htpasswd, user, user], check=True,
+                       capture_output=True)
+    with open(groups, "w") as f:
+        for user, group in USERS.items():
+            if group:
+                f.write(f"{group}: {user}\n")
+    for path in (htpasswd, groups):
+        os.chmod(path, 0o644)
+    return {"htpasswd": htpasswd, "groups": groups}
+
+
+@pytest.fixture(scope="module")
+def pacs(orthanc, accounts, archive, make_module_apache):
+    return make_module_apache(SITE.format(url=orthanc.url, **accounts),
+                              extra_modules=AUTH_MODULES)
+
+
+def as_user(pacs, user, method, path, **kwargs):
+    return requests.request(method, pacs.url + "/orthanc" + path,
+                            auth=(user, user), timeout=TIMEOUT, **kwargs)
+
+
+def names_of_studies(archive, ids):
+    by_id = {v["study"]: k for k, v in archive.items()}
+    return {by_id.get(i, i) for i in ids}
+
+
+def refused_by_studies(response):
+    assert response.status_code == 403, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["status"] == 403 and body["message"], body
+    assert body.get("rule") == "OrthancProxyStudies", body
+    return body
+
+
+# ------------------------------------------------------------------ lists
+
+@pytest.mark.parametrize("user", sorted(SEES))
+def test_study_list_shows_exactly_the_allowed_studies(pacs, archive, user):
+    r = as_user(pacs, user, "GET", "/studies")
+    assert r.status_code == 200, r.text
+    ours = names_of_studies(archive, r.json()) & set(STUDIES)
+    assert ours == SEES[user]
+    if user != "rad":
+        # Nothing else either: no study outside the four is allowed.
+        assert len(r.json()) == len(SEES[user])
+    r = as_user(pacs, user, "GET", "/studies?expand")
+    assert r.status_code == 200, r.text
+    assert names_of_studies(archive, [s["ID"] for s in r.json()]) \
+        & set(STUDIES) == SEES[user]
+
+
+@pytest.mark.parametrize("user", sorted(SEES))
+def test_patient_list_shows_patients_whose_every_study_is_allowed(
+        pacs, archive, user):
+    by_id = {v["patient"]: v["patient_name"] for v in archive.values()}
+    r = as_user(pacs, user, "GET", "/patients")
+    assert r.status_code == 200, r.text
+    assert {by_id.get(i, i) for i in r.json()} & set(by_id.values()) \
+        == PATIENTS_SEEN[user]
+    r = as_user(pacs, user, "GET", "/patients?expand")
+    assert {by_id.get(p["ID"], p["ID"]) for p in r.json()} \
+        & set(by_id.values()) == PATIENTS_SEEN[user]
+
+
+def test_list_paging_counts_only_allowed_studies(pacs, archive):
+    seen = []
+    for since in range(3):
+        r = as_user(pacs, "paula", "GET", f"/studies?since={since}&limit=1")
+        assert r.status_code == 200, r.text
+        seen += r.json()
+    assert names_of_studies(archive, seen) == {"A", "C"}
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize("user", sorted(SEES))
+def test_qido_studies_shows_exactly_the_allowed_studies(pacs, archive, user):
+    uids = {v["study_uid"]: k for k, v in archive.items()}
+    r = as_user(pacs, user, "GET", "/dicom-web/studies",
+                headers={"Accept": "application/dicom+json"})
+    assert r.status_code == 200, r.text
+    found = {uids.get(item["0020000D"]["Value"][0], "other")
+             for item in r.json()}
+    assert found - {"other"} == SEES[user]
+    for item in r.json():
+        url = item.get("00081190", {}).get("Value", [""])[0]
+        # RetrieveURL names the public prefix, not Orthanc's address.
+        assert url.startswith(pacs.url + "/orthanc/dicom-web/studies/"), url
+
+
+@pytest.mark.parametrize("query", [
+    "StudyInstanceUID={B}", "InstitutionName=General*",
+    "InstitutionName=General%20Hospital", "PatientID=STUDIES-P1",
+    "00080080=General*", "limit=10&offset=0"])
+def test_qido_never_answers_with_a_forbidden_study(pacs, archive, query):
+    r = as_user(pacs, "paula", "GET", "/dicom-web/studies?"
+                + query.format(B=archive["B"]["study_uid"]),
+                headers={"Accept": "application/dicom+json"})
+    assert r.status_code in (200, 204), r.text
+    for name in ("B", "D"):
+        assert archive[name]["study_uid"] not in r.text
+
+
+@pytest.mark.parametrize("search,expected", [
+    ({"Level": "Study", "Query": {}}, {"A", "C"}),
+    ({"Level": "Study", "Query": {}, "Expand": True}, {"A", "C"}),
+    ({"Level": "Study", "Query": {"InstitutionName": "General*"}}, set()),
+    ({"Level": "Study", "Query": {"PatientID": "STUDIES-P1"}}, {"A"}),
+    ({"Level": "Study", "Query": {"0008,0080": "*"}}, {"A", "C"}),
+    ({"Level": "Study", "Query": {}, "Limit": 1}, 1),
+])
+def test_tools_find_answers_only_allowed_studies(pacs, archive, search,
+                                                 expected):
+    r = as_user(pacs, "paula", "POST", "/tools/find", json=search)
+    assert r.status_code == 200, r.text
+    ids = [i["ID"] if isinstance(i, dict) else i for i in r.json()]
+    if isinstance(expected, int):
+        assert len(ids) == expected
+        assert names_of_studies(archive, ids) <= {"A", "C"}
+    else:
+        assert names_of_studies(archive, ids) == expected
+    for name in ("B", "D"):
+        assert archive[name]["study"] not in r.text
+        assert archive[name]["study_uid"] not in r.text
+
+
+def test_tools_find_below_the_study_level_is_refused(pacs, archive):
+    for level in ("Patient", "Series", "Instance"):
+        refused_by_studies(as_user(pacs, "paula", "POST", "/tools/find",
+                                   json={"Level": level, "Query": {}}))
+
+
+# ------------------------------------------------------- one study's routes
+
+def allowed_routes(a):
+    return [
+        ("GET", f"/studies/{a['study']}"),
+        ("GET", f"/series/{a['series']}"),
+        ("GET", f"/instances/{a['instances'][0]}/file"),
+        ("GET", f"/instances/{a['instances'][0]}/tags?simplify"),
+        ("GET", f"/dicom-web/studies/{a['study_uid']}/metadata"),
+        ("GET", f"/dicom-web/studies/{a['study_uid']}/series/{a['series_uid']}"
+                f"/instances/{a['sop_uid']}"),
+        ("GET", f"/wado?requestType=WADO&studyUID={a['study_uid']}"
+                f"&seriesUID={a['series_uid']}&objectUID={a['sop_uid']}"
+                f"&contentType=application/dicom"),
+    ]
+
+
+def test_allowed_study_is_served_on_every_route(pacs, archive):
+    for method, path in allowed_routes(archive["C"]) + [
+            ("GET", f"/patients/{archive['C']['patient']}"),
+            ("GET", f"/studies/{archive['C']['study']}/patient")]:
+        r = as_user(pacs, "paula", method, path)
+        assert r.status_code == 200, (path, r.text)
+
+
+def forbidden_routes(b, a):
+    """Every way to B's data (and to A's patient, who also has B)."""
+    inst = b["instances"][0]
+    return [
+        ("GET", f"/studies/{b['study']}"),
+        ("GET", f"/studies/{b['study']}/archive"),
+        ("GET", f"/studies/{b['study']}/instances"),
+        ("GET", f"/studies/{b['study']}/shared-tags"),
+        ("GET", f"/series/{b['series']}"),
+        ("GET", f"/series/{b['series']}/media"),
+        ("GET", f"/instances/{inst}"),
+        ("GET", f"/instances/{inst}/file"),
+        ("GET", f"/instances/{inst}/tags"),
+        ("GET", f"/instances/{inst}/preview"),
+        ("GET", f"/instances/{inst}/frames/0/raw"),
+        ("GET", f"/instances/{inst}/metadata"),
+        ("GET", f"/patients/{b['patient']}"),
+        ("GET", f"/patients/{b['patient']}/archive"),
+        ("GET", f"/studies/{a['study']}/patient"),
+        ("GET", f"//studies/./{b['study']}"),
+        ("GET", f"/studies/{b['study'].upper()}"),
+        ("GET", f"/dicom-web/studies/{b['study_uid']}"),
+        ("GET", f"/dicom-web/studies/{b['study_uid']}/metadata"),
+        ("GET", f"/dicom-web/studies/{b['study_uid']}/series"),
+        ("GET", f"/dicom-web/studies/{b['study_uid']}/series/"
+                f"{b['series_uid']}/metadata"),
+        ("GET", f"/dicom-web/studies/{b['study_uid']}/series/"
+                f"{b['series_uid']}/instances/{b['sop_uid']}"),
+        # The allowed study's UID in front of the forbidden series.
+        ("GET", f"/dicom-web/studies/{a['study_uid']}/series/"
+                f"{b['series_uid']}/instances/{b['sop_uid']}/frames/1"),
+        ("GET", f"/dicom-web/studies/{b['study_uid']}*"),
+        ("GET", f"/wado?requestType=WADO&studyUID={b['study_uid']}"
+                f"&seriesUID={b['series_uid']}&objectUID={b['sop_uid']}"),
+        ("GET", f"/wado?requestType=WADO&studyUID={a['study_uid']}"
+                f"&seriesUID={a['series_uid']}&objectUID={b['sop_uid']}"),
+        ("GET", f"/wado?requestType=WADO&objectUID={a['sop_uid']}"
+                f"&objectUID={b['sop_uid']}"),
+        ("GET", f"/wado?requestType=WADO&%6fbjectUID={b['sop_uid']}"),
+        ("GET", "/series"),
+        ("GET", "/instances"),
+        ("GET", "/changes"),
+        ("GET", "/statistics"),
+        ("GET", "/exports"),
+        ("GET", "/jobs"),
+        ("GET", "/dicom-web/series"),
+        ("GET", "/dicom-web/instances"),
+        ("POST", "/tools/lookup"),
+        ("POST", "/tools/create-archive"),
+        ("POST", "/tools/bulk-content"),
+        ("POST", f"/studies/{b['study']}/modify"),
+        ("POST", f"/studies/{a['study']}/modify"),
+        ("POST", f"/studies/{b['study']}/anonymize"),
+        ("DELETE", f"/studies/{b['study']}"),
+        ("DELETE", f"/instances/{inst}"),
+        ("GET", f"/studies/{b['study']}?_method=DELETE"),
+        ("PUT", f"/studies/{a['study']}/metadata/1024"),
+        ("GET", "/studies/00000000-00000000-00000000-00000000-00000000"),
+        ("GET", "/studies/not-an-id"),
+    ]
+
+
+def test_every_route_to_a_forbidden_study_is_refused(pacs, orthanc, archive):
+    b, a = archive["B"], archive["A"]
+    bodies = {"POST": '{"Level": "Study", "Query": {}, "Expand": true}'}
+    before = len(pacs.error_log().splitlines())
+    for method, path in forbidden_routes(b, a):
+        r = as_user(pacs, "paula", method, path, data=bodies.get(method))
+        assert r.status_code in (403, 400, 404), (method, path, r.text)
+        if r.status_code == 403:
+            body = r.json()
+            assert body["status"] == 403, (path, body)
+        # Not a byte of B's identity in any answer.
+        for value in (b["study_uid"], b["series_uid"], b["sop_uid"],
+                      b["study"]):
+            assert value not in r.text or value in path, (method, path)
+    lines = pacs.error_log().splitlines()[before:]
+    assert any("refused with 403" in l and "OrthancProxyStudies" in l
+               and "is not a study paula may see" in l for l in lines), lines
+    # The effect: every study and instance is still in Orthanc, unmodified.
+    studies = set(requests.get(orthanc.url + "/studies",
+                               timeout=TIMEOUT).json())
+    for name, stored in archive.items():
+        assert stored["study"] in studies, name
+        tags = requests.get(f"{orthanc.url}/instances/"
+                            f"{stored['instances'][0]}/simplified-tags",
+                            timeout=TIMEOUT).json()
+        assert tags["InstitutionName"] == STUDIES[name][1]
+    assert len(studies) == len(archive)
+
+
+def test_refusals_name_the_rule_and_say_nothing_of_existence(pacs, archive):
+    forbidden = refused_by_studies(as_user(
+        pacs, "paula", "GET", f"/studies/{archive['B']['study']}"))
+    unknown = refused_by_studies(as_user(
+        pacs, "paula", "GET",
+        "/studies/00000000-00000000-00000000-00000000-00000000"))
+    assert forbidden["message"] == unknown["message"]
+
+
+def test_a_user_in_no_group_sees_no_study(pacs, archive):
+    for method, path in allowed_routes(archive["C"]):
+        refused_by_studies(as_user(pacs, "olga", method, path))
+
+
+def test_the_unrestricted_group_is_not_filtered(pacs, archive):
+    for method, path in allowed_routes(archive["B"]):
+        r = as_user(pacs, "rad", method, path)
+        assert r.status_code == 200, (path, r.text)
+    r = as_user(pacs, "rad", "POST", "/tools/find",
+                json={"Level": "Study", "Query": {}})
+    assert r.status_code == 200, r.text
+
+
+def test_referrer_rule_expands_the_user_name(pacs, archive):
+    r = as_user(pacs, "smith", "GET", "/studies")
+    assert names_of_studies(archive, r.json()) == {"C"}
+    refused_by_studies(as_user(pacs, "smith", "GET",
+                               f"/studies/{archive['A']['study']}"))
+
+
+@pytest.mark.skipif(orthanc_version() < (1, 12, 0),
+                    reason="labels came with Orthanc 1.12")
+def test_labels_choose_studies_and_changing_them_needs_admin(pacs, orthanc,
+                                                             archive):
+    d = archive["D"]
+    assert requests.put(f"{orthanc.url}/studies/{d['study']}/labels/research",
+                        timeout=TIMEOUT).status_code == 200
+    try:
+        r = as_user(pacs, "reese", "GET", "/studies")
+        assert names_of_studies(archive, r.json()) == {"D"}
+        r = as_user(pacs, "reese", "GET", f"/instances/{d['instances'][0]}/file")
+        assert r.status_code == 200
+        refused_by_studies(as_user(pacs, "reese", "GET",
+                                   f"/studies/{archive['C']['study']}"))
+        # Labelling another study for oneself: refused, and no effect.
+        c = archive["C"]
+        body = refused_by_studies(as_user(
+            pacs, "reese", "PUT", f"/studies/{c['study']}/labels/research"))
+        assert "admin" in body["message"]
+        labels = requests.get(f"{orthanc.url}/studies/{c['study']}/labels",
+                              timeout=TIMEOUT).json()
+        assert "research" not in labels
+        # Nor removing one's own label from a visible study.
+        refused_by_studies(as_user(
+            pacs, "reese", "DELETE", f"/studies/{d['study']}/labels/research"))
+        assert "research" in requests.get(
+            f"{orthanc.url}/studies/{d['study']}/labels",
+            timeout=TIMEOUT).json()
+    finally:
+        requests.delete(f"{orthanc.url}/studies/{d['study']}/labels/research",
+                        timeout=TIMEOUT)
