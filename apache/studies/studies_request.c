@@ -12,6 +12,7 @@
 #include <mod_auth.h>
 #include <apr_strings.h>
 
+#include "logic/query_reading.h"
 #include "logic/study_refs.h"
 #include "logic/study_rules.h"
 #include "apache/request_context.h"
@@ -226,35 +227,40 @@ static const char *resource_studies(op_studies_request *s, apr_pool_t *p,
     return NULL;
 }
 
-/* The one argument NAME of QUERY (WADO-URI), decoded; NULL when absent,
- * repeated (in any case, or spelt with escapes) or unreadable: readings
- * of such a query differ between Orthanc's releases. */
+/* The one value of argument NAME in QUERY (WADO-URI) as every Orthanc
+ * release reads the query (logic/query_reading.h: an encoded '&' or '='
+ * makes arguments appear on some); NULL when it is absent, repeated or
+ * not the same in every reading. */
 static const char *single_argument(apr_pool_t *p, const char *query,
                                    const char *name)
 {
     const char *found = NULL;
-    char *copy, *pair, *state;
+    int reading, i;
 
     if (query == NULL) {
         return NULL;
     }
-    copy = apr_pstrdup(p, query);
-    for (pair = apr_strtok(copy, "&", &state); pair;
-         pair = apr_strtok(NULL, "&", &state)) {
-        char *value = strchr(pair, '=');
-        if (value) {
-            *value++ = '\0';
+    for (reading = 0; reading < OP_QUERY_READINGS; reading++) {
+        apr_array_header_t *args = op_query_arguments(p, query, reading);
+        const char *here = NULL;
+        for (i = 0; i < args->nelts; i++) {
+            const op_query_argument *arg = &APR_ARRAY_IDX(args, i,
+                                                          op_query_argument);
+            /* Any case counts: a reader that folds it must not find a
+             * second one. */
+            if (arg->name_length != strlen(name)
+                || strncasecmp(arg->name, name, arg->name_length) != 0) {
+                continue;
+            }
+            if (here) {
+                return NULL;
+            }
+            here = arg->value;
         }
-        if (ap_unescape_url(pair) != OK) {
+        if (here == NULL || (found && strcmp(found, here) != 0)) {
             return NULL;
         }
-        if (strcasecmp(pair, name) != 0) {
-            continue;
-        }
-        if (found || value == NULL || ap_unescape_url(value) != OK) {
-            return NULL;
-        }
-        found = value;
+        found = here;
     }
     return found;
 }

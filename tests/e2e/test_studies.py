@@ -22,6 +22,7 @@ import pydicom
 import pytest
 import requests
 
+import test_cache
 from ct_series import instance_bytes, new_series
 from harness import orthanc_version
 
@@ -33,11 +34,7 @@ AUTH_MODULES = ("auth_basic", "authn_core", "authn_file", "authz_user",
 USERS = {"paula": "partner", "smith": "referrers", "rad": "radiology",
          "olga": None, "reese": "research"}
 
-SITE = """
-KeepAliveTimeout 1
-<Location /orthanc/>
-    OrthancProxy {url}/
-    OrthancProxyAccess modify
+RULES = """
     AuthType Basic
     AuthName "PACS"
     AuthUserFile "{htpasswd}"
@@ -47,6 +44,14 @@ KeepAliveTimeout 1
     OrthancProxyStudies "group partner" "InstitutionName=Partner Clinic*"
     OrthancProxyStudies "group referrers" ReferringPhysicianName=%{{REMOTE_USER}}
     OrthancProxyStudies "group research" label=research
+"""
+
+SITE = """
+KeepAliveTimeout 1
+<Location /orthanc/>
+    OrthancProxy {url}/
+    OrthancProxyAccess modify
+""" + RULES + """
 </Location>
 """
 
@@ -308,6 +313,14 @@ def forbidden_routes(b, a):
         ("GET", f"/wado?requestType=WADO&objectUID={a['sop_uid']}"
                 f"&objectUID={b['sop_uid']}"),
         ("GET", f"/wado?requestType=WADO&%6fbjectUID={b['sop_uid']}"),
+        # An encoded '&' makes a second objectUID on the Orthancs whose
+        # web server decodes the query first (logic/query_reading.h).
+        ("GET", f"/wado?requestType=WADO&x=%26objectUID%3D{b['sop_uid']}"
+                f"&objectUID={a['sop_uid']}"),
+        ("GET", f"/wado?requestType=WADO&objectUID={a['sop_uid']}"
+                f"%26objectUID%3D{b['sop_uid']}"),
+        ("GET", f"/wado?requestType=WADO&objectuid={b['sop_uid']}"
+                f"&objectUID={a['sop_uid']}"),
         ("GET", "/series"),
         ("GET", "/instances"),
         ("GET", "/changes"),
@@ -421,3 +434,34 @@ def test_labels_choose_studies_and_changing_them_needs_admin(pacs, orthanc,
     finally:
         requests.delete(f"{orthanc.url}/studies/{d['study']}/labels/research",
                         timeout=TIMEOUT)
+
+
+# ------------------------------------------------------------------ cache
+
+def test_cache_never_shares_a_list_and_never_skips_the_check(
+        orthanc, accounts, archive, make_apache, workdir):
+    """With OrthancProxyCache on: a list filled for one user is never
+    another's, and a study's answer cached for a user who may see it is
+    still refused to one who may not."""
+    apache = test_cache.cached_apache(
+        make_apache, orthanc, workdir, extra_modules=list(AUTH_MODULES),
+        location=RULES.format(**accounts))
+    b_file = f"/instances/{archive['B']['instances'][0]}/file"
+    a_file = f"/instances/{archive['A']['instances'][0]}/file"
+    for _ in range(3):
+        r = as_user(apache, "rad", "GET", "/studies")
+        assert names_of_studies(archive, r.json()) == set(STUDIES)
+        r = as_user(apache, "rad", "GET", b_file)
+        assert r.status_code == 200
+        r = as_user(apache, "paula", "GET", "/studies")
+        assert r.status_code == 200, r.text
+        assert names_of_studies(archive, r.json()) == {"A", "C"}
+        assert test_cache.x_cache(r) != "HIT"
+        assert "no-store" in r.headers.get("Cache-Control", "")
+        refused_by_studies(as_user(apache, "paula", "GET", b_file))
+        r = as_user(apache, "paula", "GET", a_file)
+        assert r.status_code == 200
+    # rad's answers were cached: the test did exercise the cache.
+    assert test_cache.x_cache(as_user(apache, "rad", "GET", b_file)) == "HIT"
+    assert test_cache.x_cache(as_user(apache, "paula", "GET", a_file)) \
+        == "HIT"
