@@ -71,6 +71,7 @@
 #include "apache/response_headers.h"
 #include "apache/status/status_counters.h"
 #include "apache/status/status_page.h"
+#include "apache/studies/studies_body.h"
 #include "apache/studies/studies_config.h"
 #include "apache/studies/studies_request.h"
 #include "apache/translate.h"
@@ -204,6 +205,7 @@ static void register_hooks(apr_pool_t *p)
     op_register_status_counters();
     op_register_cache();
     op_register_audit_filters();
+    op_register_studies_body();
 }
 
 AP_DECLARE_MODULE(orthanc_proxy) = {

@@ -12,10 +12,13 @@
 #include <mod_auth.h>
 #include <apr_strings.h>
 
+#include "logic/json_read.h"
+#include "logic/json_write.h"
 #include "logic/query_reading.h"
 #include "logic/study_refs.h"
 #include "logic/study_rules.h"
 #include "apache/request_context.h"
+#include "studies_body.h"
 #include "studies_config.h"
 #include "studies_lookup.h"
 #include "studies_request.h"
@@ -183,10 +186,11 @@ static const char *facts_of(op_studies_ask *a, apr_pool_t *p,
 /* The studies a resource of the path reaches, into *FACTS (NULL when
  * Orthanc has no such resource). */
 static const char *resource_studies(op_studies_request *s, apr_pool_t *p,
+                                    op_resource_level level, const char *id,
+                                    int patient_wide,
                                     apr_array_header_t **facts)
 {
-    op_resource_level level = s->refs.level;
-    const char *id = s->refs.id, *err, *study;
+    const char *err, *study;
     apr_array_header_t *ids;
 
     *facts = NULL;
@@ -211,7 +215,7 @@ static const char *resource_studies(op_studies_request *s, apr_pool_t *p,
     if ((err = facts_of(s->ask, p, ids, facts)) != NULL || *facts == NULL) {
         return err;
     }
-    if (s->refs.patient_wide) {
+    if (patient_wide) {
         /* The answer shows the patient, with every study of theirs. */
         const op_study_facts *f = APR_ARRAY_IDX(*facts, 0,
                                                 const op_study_facts *);
@@ -316,7 +320,8 @@ static int check_reached(request_rec *r, op_request *req,
 
     switch (s->refs.kind) {
     case OP_REFS_RESOURCE:
-        err = resource_studies(s, r->pool, &facts);
+        err = resource_studies(s, r->pool, s->refs.level, s->refs.id,
+                               s->refs.patient_wide, &facts);
         break;
     case OP_REFS_DICOMWEB:
         /* The plugin finds the series and instance below the study it
@@ -340,6 +345,88 @@ static int check_reached(request_rec *r, op_request *req,
             == OP_REFS_WADO_URI ? "the object" : "the resource",
             r->user ? r->user : "this user"));
     }
+    return OK;
+}
+
+/* The Orthanc IDs a body of resources names: a JSON array of them, or an
+ * object whose "Resources" is one (archives, media, bulk calls); NULL and
+ * *WHY when the body is anything else. */
+static apr_array_header_t *ids_of_body(apr_pool_t *p, const char *body,
+                                       apr_size_t len, const char **why)
+{
+    const op_json *list, *async;
+    apr_array_header_t *ids;
+    op_json *json;
+    int i;
+
+    if ((*why = op_json_parse(p, body, len, &json)) != NULL) {
+        return NULL;
+    }
+    *why = "the body must be a list of Orthanc IDs, or an object with "
+           "\"Resources\" (each name once)";
+    if (op_json_has_repeated_names(json)) {
+        return NULL;
+    }
+    list = json->type == OP_JSON_ARRAY ? json
+                                       : op_json_member(json, "Resources");
+    if (list == NULL || list->type != OP_JSON_ARRAY) {
+        return NULL;
+    }
+    if (json->type == OP_JSON_OBJECT
+        && (async = op_json_member(json, "Asynchronous")) != NULL
+        && async->type != OP_JSON_FALSE) {
+        *why = "jobs are not attributed to their creator's studies yet";
+        return NULL;
+    }
+    ids = apr_array_make(p, list->items->nelts + 1, sizeof(const char *));
+    for (i = 0; i < list->items->nelts; i++) {
+        const op_json *item = APR_ARRAY_IDX(list->items, i, const op_json *);
+        if (item->type != OP_JSON_STRING
+            || !op_orthanc_id_is_valid(item->text)) {
+            *why = "an item of the body is not an Orthanc ID";
+            return NULL;
+        }
+        APR_ARRAY_PUSH(ids, const char *) = item->text;
+    }
+    *why = NULL;
+    return ids;
+}
+
+/* POST of a body naming resources: every one of them checked, the body
+ * then forwarded from memory as it was read. */
+static int check_body(request_rec *r, op_request *req, op_studies_request *s)
+{
+    const char *body, *why;
+    apr_array_header_t *ids;
+    apr_size_t len;
+    int rc, i;
+
+    if (strcmp(r->method, "POST") != 0) {
+        return refuse(r, req, "a user restricted to some studies cannot name "
+                      "resources in the query string yet");
+    }
+    if ((rc = op_studies_read_body(r, &body, &len)) != OK) {
+        return rc;
+    }
+    if ((ids = ids_of_body(r->pool, body, len, &why)) == NULL) {
+        return refuse(r, req, apr_pstrcat(r->pool, "a user restricted to some "
+                      "studies: ", why, NULL));
+    }
+    for (i = 0; i < ids->nelts; i++) {
+        apr_array_header_t *facts;
+        const char *err;
+        if ((err = resource_studies(s, r->pool, OP_RESOURCE_UNKNOWN,
+                                    APR_ARRAY_IDX(ids, i, const char *), 0,
+                                    &facts)) != NULL) {
+            return unavailable(r, req, err);
+        }
+        if (!all_allowed(&s->scope, facts)) {
+            return refuse(r, req, apr_psprintf(
+                r->pool, "the body names a resource that is not a study %s "
+                "may see", r->user ? r->user : "this user"));
+        }
+    }
+    op_studies_forward_body(r, body, len);
     return OK;
 }
 
@@ -404,6 +491,12 @@ int op_studies_decide(request_rec *r)
         req->answer_per_scope = 1;
         r->handler = OP_STUDIES_HANDLER;
         return DECLINED;
+    case OP_REFS_BODY:
+        if (s->refs.body == OP_BODY_RESOURCES) {
+            int rc = check_body(r, req, s);
+            return rc == OK ? DECLINED : rc;
+        }
+        break;
     case OP_REFS_REFUSED:
         return refuse(r, req, apr_pstrcat(r->pool, "a user restricted to some "
                       "studies cannot use this route: ", s->refs.why

@@ -373,6 +373,33 @@ def test_every_route_to_a_forbidden_study_is_refused(pacs, orthanc, archive):
     assert len(studies) == len(archive)
 
 
+def test_archives_and_bulk_calls_check_every_resource_of_their_body(
+        pacs, archive):
+    a, b, c = archive["A"], archive["B"], archive["C"]
+    r = as_user(pacs, "paula", "POST", "/tools/create-archive",
+                json=[a["study"], c["series"]])
+    assert r.status_code == 200, r.text
+    assert r.content[:2] == b"PK"
+    r = as_user(pacs, "paula", "POST", "/tools/create-archive",
+                json={"Resources": [c["instances"][1]],
+                      "Synchronous": True})
+    assert r.status_code == 200, r.text
+    for body in ([a["study"], b["study"]], [a["instances"][0], b["series"]],
+                 {"Resources": [a["study"], b["instances"][1]]},
+                 {"Resources": [a["study"]], "Asynchronous": True},
+                 [a["patient"]],     # P1 also has B
+                 [a["study"], "not-an-id"], [b["study"].upper()]):
+        for path in ("/tools/create-archive", "/tools/create-media",
+                     "/tools/bulk-content"):
+            r = as_user(pacs, "paula", "POST", path, json=body)
+            assert r.status_code in (403, 400), (path, body, r.text)
+            assert b"PK" != r.content[:2]
+            assert b["study_uid"] not in r.text
+    refused_by_studies(as_user(pacs, "paula", "GET",
+                               "/tools/create-archive?resources="
+                               + b["study"]))
+
+
 def test_refusals_name_the_rule_and_say_nothing_of_existence(pacs, archive):
     forbidden = refused_by_studies(as_user(
         pacs, "paula", "GET", f"/studies/{archive['B']['study']}"))
