@@ -459,6 +459,12 @@ int op_studies_decide(request_rec *r)
                       "labels, metadata or attributes only with "
                       "OrthancProxyAccess admin");
     }
+    if (s->refs.body == OP_BODY_MERGE || s->refs.body == OP_BODY_SPLIT) {
+        /* Their bodies name series and instances of other studies, not
+         * read yet. */
+        return refuse(r, req, "a user restricted to some studies cannot "
+                      "merge or split studies yet");
+    }
     switch (s->refs.kind) {
     case OP_REFS_NEUTRAL:
         return DECLINED;
