@@ -42,7 +42,7 @@ RULES = """
     Require valid-user
     OrthancProxyStudies "group radiology" all
     OrthancProxyStudies "group partner" "InstitutionName=Partner Clinic*"
-    OrthancProxyStudies "group referrers" ReferringPhysicianName=%{{REMOTE_USER}}
+    OrthancProxyStudies "group referrers" ReferringPhysicianName=%{{{{REMOTE_USER}}}}
     OrthancProxyStudies "group research" label=research
 """
 
