@@ -245,3 +245,73 @@ def test_ohif_opening_a_study_is_one_audit_event(loaded_orthanc, audited_site,
             assert "00100020=1CT1" in e["query"] \
                 or f"StudyInstanceUID={CT_STUDY}" in e["query"], e["query"]
     assert all(e["user"] == "clara" for e in events)
+
+
+# ------------------------------------------------------- per-study access
+STUDIES_MODULES = ["auth_basic", "authn_core", "authn_file", "authz_user",
+                   "authz_groupfile"]
+
+
+@pytest.fixture(scope="module")
+def restricted_site(loaded_orthanc, make_module_apache, module_dir):
+    """The same site behind a login; "rita", in group "ct-clinic", may see
+    only the studies of patient 1CT1 (OrthancProxyStudies)."""
+    htpasswd = os.path.join(module_dir, "studies.htpasswd")
+    groups = os.path.join(module_dir, "studies.groups")
+    subprocess.run(["htpasswd", "-bcB", htpasswd, "rita", "rita"],
+                   check=True, capture_output=True)
+    with open(groups, "w") as f:
+        f.write("ct-clinic: rita\n")
+    for path in (htpasswd, groups):
+        os.chmod(path, 0o644)
+    apache = make_module_apache(f"""
+OrthancProxy /orthanc/ {loaded_orthanc.url}/
+<Location /orthanc/>
+    AuthType Basic
+    AuthName "PACS"
+    AuthUserFile "{htpasswd}"
+    AuthGroupFile "{groups}"
+    Require valid-user
+    OrthancProxyStudies "group ct-clinic" PatientID=1CT1
+</Location>
+<Directory "{{docroot}}/ohif">
+    FallbackResource /ohif/index.html
+</Directory>
+""", start=False, extra_modules=STUDIES_MODULES)
+    lay_out_site(apache.docroot)
+    apache.start()
+    make_module_apache.started.append(apache)
+    return apache
+
+
+def test_ohif_for_a_restricted_user_lists_and_opens_only_allowed_studies(
+        loaded_orthanc, restricted_site, workdir):
+    studies = requests.get(loaded_orthanc.url + "/studies?expand",
+                           timeout=60).json()
+    allowed = [s for s in studies
+               if s["PatientMainDicomTags"].get("PatientID") == "1CT1"]
+    assert 0 < len(allowed) < len(studies)
+    result = browser_js.run_node("ohif_study.js", [
+        restricted_site.url, "CompressedSamples, CT1", workdir], workdir,
+        env={"OP_HTTP_USER": "rita", "OP_HTTP_PASSWORD": "rita"})
+    for shot in ("list.png", "viewer.png"):
+        if os.path.exists(os.path.join(workdir, shot)):
+            browser_js.keep(os.path.join(workdir, shot),
+                            f"ohif-restricted-{shot}")
+    assert "error" not in result, result.get("error")
+    assert result["pageErrors"] == []
+    # The list counts and shows only the allowed studies.
+    listed = result["listText"]
+    count = len(allowed)
+    assert f"1-{count} of {count}" in listed, listed[:500]
+    for study in studies:
+        name = ohif_name(study["PatientMainDicomTags"].get("PatientName", ""))
+        if name.strip(", ") and study not in allowed:
+            assert name not in listed, (name, listed[:2000])
+    # The study opens and its image is drawn.
+    assert f"StudyInstanceUIDs={CT_STUDY}" in result["viewerUrl"]
+    assert result["pixels"]["greyLevels"] > 32, result["pixels"]
+    assert result["failedRequests"] == []
+    # The browser's first request meets the login (401), then none fails.
+    assert [e for e in proxy_errors(restricted_site.access_log())
+            if e[2] != 401] == []
