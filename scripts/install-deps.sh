@@ -10,7 +10,7 @@ set -eu
 PACKAGES="
   gcc make autoconf automake libtool pkg-config
   apache2 apache2-dev apache2-utils check libcurl4-openssl-dev
-  rsyslog rsyslog-gnutls
+  rsyslog rsyslog-gnutls slapd ldap-utils
   orthanc orthanc-dicomweb orthanc-postgresql postgresql
   python3 python3-pytest python3-requests python3-pydicom
   curl ca-certificates

@@ -499,3 +499,119 @@ def test_cache_never_shares_a_list_and_never_skips_the_check(
     assert test_cache.x_cache(as_user(apache, "rad", "GET", b_file)) == "HIT"
     assert test_cache.x_cache(as_user(apache, "paula", "GET", a_file)) \
         == "HIT"
+
+
+# ------------------------------------------------------------------- LDAP
+
+LDAP_MODULES = ("ldap", "authnz_ldap", "auth_basic", "authn_core",
+                "authz_user")
+
+LDAP_ENTRIES = """
+dn: {suffix}
+objectClass: dcObject
+objectClass: organization
+o: Hospital
+dc: hospital
+
+dn: ou=people,{suffix}
+objectClass: organizationalUnit
+ou: people
+
+dn: ou=groups,{suffix}
+objectClass: organizationalUnit
+ou: groups
+
+dn: uid=lena,ou=people,{suffix}
+objectClass: inetOrgPerson
+uid: lena
+cn: Lena
+sn: Partner
+departmentNumber: Partner Clinic North
+userPassword: lena
+
+dn: uid=rolf,ou=people,{suffix}
+objectClass: inetOrgPerson
+uid: rolf
+cn: Rolf
+sn: Radiologist
+userPassword: rolf
+
+dn: uid=nils,ou=people,{suffix}
+objectClass: inetOrgPerson
+uid: nils
+cn: Nils
+sn: Nobody
+departmentNumber: General Hospital
+userPassword: nils
+
+dn: cn=radiology,ou=groups,{suffix}
+objectClass: groupOfNames
+cn: radiology
+member: uid=rolf,ou=people,{suffix}
+
+dn: cn=partners,ou=groups,{suffix}
+objectClass: groupOfNames
+cn: partners
+member: uid=lena,ou=people,{suffix}
+
+dn: cn=research,ou=groups,{suffix}
+objectClass: groupOfNames
+cn: research
+member: uid=rolf,ou=people,{suffix}
+"""
+
+LDAP_SITE = """
+KeepAliveTimeout 1
+<Location /orthanc/>
+    OrthancProxy {url}/
+    OrthancProxyAccess read
+    AuthType Basic
+    AuthName "PACS"
+    AuthBasicProvider ldap
+    AuthLDAPURL "{ldap}/ou=people,{suffix}?uid,departmentNumber?sub?(objectClass=inetOrgPerson)"
+    AuthLDAPGroupAttribute member
+    AuthLDAPGroupAttributeIsDN on
+    Require valid-user
+    OrthancProxyStudies "ldap-group cn=radiology,ou=groups,{suffix}" all
+    OrthancProxyStudies "ldap-group cn=partners,ou=groups,{suffix}" InstitutionName=%{{{{AUTHENTICATE_DEPARTMENTNUMBER}}}}
+</Location>
+"""
+
+
+@pytest.fixture(scope="module")
+def ldap_pacs(orthanc, archive, module_dir, make_module_apache):
+    import ldap_server
+    server = ldap_server.LdapServer(module_dir)
+    server.start()
+    try:
+        server.add(LDAP_ENTRIES.format(suffix=ldap_server.SUFFIX))
+        yield make_module_apache(
+            LDAP_SITE.format(url=orthanc.url, ldap=server.url,
+                             suffix=ldap_server.SUFFIX),
+            extra_modules=LDAP_MODULES)
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("user,expected", [
+    ("rolf", set(STUDIES)),      # the radiology group: every study
+    ("lena", {"A"}),             # her department names her institution
+    ("nils", set()),             # in no group the rules name
+])
+def test_ldap_groups_and_attributes_choose_the_studies(ldap_pacs, archive,
+                                                       user, expected):
+    r = as_user(ldap_pacs, user, "GET", "/studies")
+    assert r.status_code == 200, r.text
+    assert names_of_studies(archive, r.json()) == expected
+    r = as_user(ldap_pacs, user, "GET", "/dicom-web/studies",
+                headers={"Accept": "application/dicom+json"})
+    uids = {v["study_uid"]: k for k, v in archive.items()}
+    assert {uids.get(i["0020000D"]["Value"][0]) for i in r.json()} \
+        == expected
+    for name, stored in archive.items():
+        r = as_user(ldap_pacs, user, "GET",
+                    f"/instances/{stored['instances'][0]}/file")
+        if name in expected:
+            assert r.status_code == 200, (name, r.text)
+        else:
+            refused_by_studies(r)
