@@ -124,6 +124,23 @@ static int preferred_member(const op_cache_follower *f)
     return best;
 }
 
+/* Start a pass on the preferred member.  Moving to another one is logged:
+ * when mod_proxy already holds the one in use in error, no request of the
+ * follower fails, and this line is how an administrator sees it changed. */
+static void use_preferred_member(op_cache_follower *f)
+{
+    int chosen = preferred_member(f);
+
+    if (chosen != f->current) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, f->s, "OrthancProxyCache: "
+                     "reading the changes of %s from %s instead of %s "
+                     "(mod_proxy's status of the members)", f->backend->url,
+                     f->members[chosen].target.url,
+                     f->members[f->current].target.url);
+        f->current = chosen;
+    }
+}
+
 /* After FROM failed: the fittest of the others, the next in order first. */
 static int next_member(const op_cache_follower *f, int from)
 {
@@ -581,7 +598,7 @@ static void run(op_cache_follower *f, apr_pool_t *pool)
     /* Changes logged before this moment are applied by this pass. */
     ps.start = apr_time_now();
     ps.deadline = ps.start + f->backend->max_delay;
-    f->current = preferred_member(f);
+    use_preferred_member(f);
     if (!ps.state->started) {
         err = start_over(&ps);
     }
