@@ -836,16 +836,6 @@ def test_scenario_reader_killed_and_restarted(the_cluster, front):
 
 def test_scenario_writer_restarted(the_cluster, front):
     kind, apache = front
-    if kind == "cache" and harness.orthanc_version()[:2] == (1, 12):
-        # Found by the version matrix on Debian 13's Orthanc 1.12.7 with its
-        # PostgreSQL plugin: after the writer is stopped in the middle of a
-        # transaction and started again, a reader keeps leaving some
-        # requests unanswered for minutes (mod_proxy's 504s), which breaks
-        # this shared cluster for the scenarios after it.  Not seen on 1.10.1
-        # or 1.13.0, nor in the plain variant; docs/cluster.md, "Known
-        # problems".  Not yet attributed: skipped here, and said so.
-        pytest.skip("Orthanc 1.12.x: a reader stalls after the writer's "
-                    "restart (docs/cluster.md, Known problems)")
     writer = the_cluster.writer
     log_before = len(apache.error_log())
     with Load(apache.url + "/orthanc") as load, \
