@@ -124,6 +124,23 @@ static int preferred_member(const op_cache_follower *f)
     return best;
 }
 
+/* Start a pass on the preferred member.  Moving to another one is logged:
+ * when mod_proxy already holds the one in use in error, no request of the
+ * follower fails, and this line is how an administrator sees it changed. */
+static void use_preferred_member(op_cache_follower *f)
+{
+    int chosen = preferred_member(f);
+
+    if (chosen != f->current) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, f->s, "OrthancProxyCache: "
+                     "reading the changes of %s from %s instead of %s "
+                     "(mod_proxy's status of the members)", f->backend->url,
+                     f->members[chosen].target.url,
+                     f->members[f->current].target.url);
+        f->current = chosen;
+    }
+}
+
 /* After FROM failed: the fittest of the others, the next in order first. */
 static int next_member(const op_cache_follower *f, int from)
 {
@@ -322,6 +339,13 @@ static const char *read_page(pass *ps, apr_pool_t *p, apr_int64_t since,
                        "resource deleted since, or a change not committed "
                        "yet");
         }
+        ap_log_error(APLOG_MARK, APLOG_TRACE3, 0, ps->f->s,
+                     "OrthancProxyCache: change %" APR_INT64_T_FMT " %s of %s: "
+                     "%s", change->seq, change->type,
+                     change->id ? change->id : "(no ID)",
+                     verdict == OP_ENTRY_SEEN ? "seen before"
+                     : verdict == OP_ENTRY_LATE ? "committed late, applied"
+                     : "applied");
         if (verdict != OP_ENTRY_SEEN) {
             if (strcmp(change->type, "NewInstance") == 0) {
                 ps->new_instances++;
@@ -566,10 +590,29 @@ static void report(op_cache_follower *f, const char *err, const pass *ps)
     f->failing = err != NULL;
 }
 
+/* What a pass did, for LogLevel orthanc_proxy:trace2: where it read the
+ * log, and what it made fresh. */
+static void trace_pass(const op_cache_follower *f, const char *err,
+                       const pass *ps, apr_int64_t from)
+{
+    const op_change_cursor *c = &ps->state->cursor;
+
+    ap_log_error(APLOG_MARK, APLOG_TRACE2, 0, f->s, "OrthancProxyCache: "
+                 "pass over the changes of %s through %s: read after %"
+                 APR_INT64_T_FMT ", now at %" APR_INT64_T_FMT " (%d open "
+                 "from %" APR_INT64_T_FMT "), %d lookups, %" APR_INT64_T_FMT
+                 " instances, %s%s", f->backend->url,
+                 f->members[f->current].target.url, from, c->high, c->n_open,
+                 c->settled + 1, ps->lookups, ps->state->instances,
+                 err ? "failed: " : ps->everything ? "everything fresh: "
+                 : "", err ? err : ps->everything ? ps->everything : "");
+}
+
 /* One pass, and its record when it completed. */
 static void run(op_cache_follower *f, apr_pool_t *pool)
 {
     const char *err;
+    apr_int64_t from;
     pass ps;
 
     memset(&ps, 0, sizeof(ps));
@@ -581,7 +624,8 @@ static void run(op_cache_follower *f, apr_pool_t *pool)
     /* Changes logged before this moment are applied by this pass. */
     ps.start = apr_time_now();
     ps.deadline = ps.start + f->backend->max_delay;
-    f->current = preferred_member(f);
+    use_preferred_member(f);
+    from = op_cursor_read_from(&ps.state->cursor);
     if (!ps.state->started) {
         err = start_over(&ps);
     }
@@ -597,6 +641,7 @@ static void run(op_cache_follower *f, apr_pool_t *pool)
     if (err == NULL) {
         op_gen_mark_synced(ps.gen, ps.start);
     }
+    trace_pass(f, err, &ps, from);
     report(f, err, &ps);
 }
 

@@ -104,6 +104,10 @@ def member_settings(pg, storage_dir, identifier, database="orthanc"):
             "EnableStorage": False,
             # The default (true) lets only one Orthanc use the database.
             "Lock": False,
+            # With one connection (the default of plugins 4.0 to 6.2),
+            # Orthanc 1.12.7 deadlocks under this suite's load
+            # (docs/cluster.md, "Known problems").
+            "IndexConnectionsCount": 4,
             "Host": "127.0.0.1",
             "Port": pg.port,
             "Database": database,

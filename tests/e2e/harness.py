@@ -414,7 +414,8 @@ class Apache:
         if os.geteuid() == 0 and self.switch_user:
             # The children must not run as root; they only read htdocs.
             user = "User nobody\nGroup nogroup"
-        log_level = "LogLevel warn orthanc_proxy:info" \
+        log_level = "LogLevel warn orthanc_proxy:" \
+            + os.environ.get("OP_MODULE_LOGLEVEL", "info") \
             if self.loads_module_under_test else "LogLevel warn"
         return f"""
 ServerRoot "{self.workdir}"

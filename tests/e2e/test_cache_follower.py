@@ -264,6 +264,10 @@ def test_a_backlog_of_changes_is_read_in_bounded_memory(orthanc, make_apache,
         finally:
             os.kill(child, signal.SIGCONT)
         changed = time.monotonic()
+        # The child closes the session's kept-alive connection as soon as it
+        # runs again (its KeepAliveTimeout passed while it was stopped):
+        # the reads go on new connections.
+        session.close()
         wait_until(lambda: session.get(url).text == "last", 120,
                    what="the backlog to be read")
         wait_until(lambda: x_cache(session.get(url)) == "HIT", 60,

@@ -595,22 +595,13 @@ class Load:
                 self.failures.append((time.time(), kind, outcome, detail))
 
     def _send(self, session, kind, method, path, **kwargs):
-        """A request as browsers send it: when a kept-alive connection is
-        closed before any byte of the answer (the server closed it while
-        idle, as Apache's graceful restart does with idle connections, so it
-        never read the request), the request is sent again once on a new
-        connection (RFC 9112, 9.3.1), an upload too.  Counted apart; the
-        members' logs show that no upload reached Orthanc twice."""
-        try:
-            return session.request(method, self.base + path, timeout=60,
-                                   **kwargs)
-        except requests.ConnectionError as e:
-            if "without response" not in str(e) and "reset by peer" not in str(e):
-                raise
+        """send_as_a_browser, resends counted apart; the members' logs show
+        that no upload reached Orthanc twice."""
+        def resent():
             with self.lock:
                 self.counts[kind]["resent by the client"] += 1
-            return session.request(method, self.base + path, timeout=60,
-                                   **kwargs)
+        return send_as_a_browser(session, method, self.base + path, resent,
+                                 timeout=60, **kwargs)
 
     def _run(self, offset):
         session = requests.Session()
@@ -644,6 +635,21 @@ class Load:
         print("\n".join(lines))
 
 
+def send_as_a_browser(session, method, url, resent, **kwargs):
+    """A request as browsers send it: when a kept-alive connection is
+    closed before any byte of the answer (the server closed it while idle,
+    as Apache's graceful restart does with idle connections, so it never
+    read the request), the request is sent again once on a new connection
+    (RFC 9112, 9.3.1), an upload too; RESENT() is called then."""
+    try:
+        return session.request(method, url, **kwargs)
+    except requests.ConnectionError as e:
+        if "without response" not in str(e) and "reset by peer" not in str(e):
+            raise
+        resent()
+        return session.request(method, url, **kwargs)
+
+
 class FreshnessProbe:
     """Changes a series of its own straight on the cluster (on the writer,
     or on a reader while the writer is down: they share the database) and
@@ -661,12 +667,16 @@ class FreshnessProbe:
                     f"{self.series.series_uid}/instances")
         self.stop_event = threading.Event()
         self.changes = self.answers = self.stale = self.failed = 0
+        self.resent = 0
         self.delays = []
         self.late = []          # (sent after the change, answered after)
         self.errors = []
         self.present = {self.series.sop_uids[0]}
         self.thread = None
         self._post(ct_series.instance_bytes(self.series, 0))
+
+    def _resent(self):
+        self.resent += 1
 
     def _members(self):
         return [o for o in self.the_cluster.orthancs if o.proc is not None]
@@ -683,10 +693,14 @@ class FreshnessProbe:
         return None
 
     def _delete(self, instance):
+        """Whether the instance is gone.  A member stopped while it deletes
+        can commit the deletion and close the connection before it answers:
+        the next member then answers 404, which also means gone (the
+        instance was there, and the members share their database)."""
         for orthanc in self._members():
             try:
                 if requests.delete(f"{orthanc.url}/instances/{instance}",
-                                   timeout=30).status_code == 200:
+                                   timeout=30).status_code in (200, 404):
                     return True
             except requests.RequestException:
                 pass
@@ -697,7 +711,8 @@ class FreshnessProbe:
         while time.monotonic() < deadline:
             sent = time.monotonic()
             try:
-                r = session.get(self.url, timeout=30)
+                r = send_as_a_browser(session, "GET", self.url, self._resent,
+                                      timeout=30)
             except requests.RequestException as e:
                 self.failed += 1
                 self.errors.append(type(e).__name__)
@@ -751,7 +766,8 @@ class FreshnessProbe:
         worst = max(self.delays) if self.delays else 0
         print(f"  cache: {self.changes} changes made straight on the members, "
               f"{self.answers} probe answers through the cache: "
-              f"{self.stale} stale, {self.failed} failed {self.errors[:5]}; "
+              f"{self.stale} stale, {self.failed} failed {self.errors[:5]} "
+              f"(resent by the client: {self.resent}); "
               f"fresh within {worst:.2f} s at worst")
 
 

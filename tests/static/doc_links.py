@@ -28,8 +28,8 @@ REF_DEF = re.compile(r'^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(\s|$)')
 HTML_ANCHOR = re.compile(r'<a\s+(?:id|name)="([^"]+)"', re.I)
 
 
-def prose_lines(text):
-    """The lines outside fenced code, with their code spans blanked."""
+def outside_fences(text):
+    """The lines outside fenced code blocks, as they are."""
     fence = None
     for line in text.split('\n'):
         m = FENCE.match(line)
@@ -40,7 +40,13 @@ def prose_lines(text):
                 fence = None
             continue
         if fence is None:
-            yield re.sub(r'(`+)(?:(?!\1).)+?\1', lambda s: ' ' * len(s.group(0)), line)
+            yield line
+
+
+def prose_lines(text):
+    """The lines outside fenced code, with their code spans blanked."""
+    for line in outside_fences(text):
+        yield re.sub(r'(`+)(?:(?!\1).)+?\1', lambda s: ' ' * len(s.group(0)), line)
 
 
 def slug(heading):
@@ -55,17 +61,7 @@ def anchors(path):
     with open(path, encoding='utf-8') as f:
         text = f.read()
     found, seen = set(), {}
-    fence = None
-    for line in text.split('\n'):
-        m = FENCE.match(line)
-        if m:
-            if fence is None:
-                fence = m.group(1)
-            elif m.group(1) == fence:
-                fence = None
-            continue
-        if fence is not None:
-            continue
+    for line in outside_fences(text):
         found.update(HTML_ANCHOR.findall(line))
         m = HEADING.match(line)
         if m:
