@@ -73,6 +73,7 @@
 #include "apache/status/status_page.h"
 #include "apache/studies/studies_body.h"
 #include "apache/studies/studies_config.h"
+#include "apache/studies/studies_memory.h"
 #include "apache/studies/studies_request.h"
 #include "apache/translate.h"
 
@@ -196,6 +197,8 @@ static void register_hooks(apr_pool_t *p)
      * restricted user's list from the cache or unfiltered. */
     ap_hook_handler(op_studies_handler, NULL, before_cache_and_proxy,
                     APR_HOOK_REALLY_FIRST);
+    ap_hook_child_init(op_studies_memory_child_init, NULL, NULL,
+                       APR_HOOK_MIDDLE);
     op_register_backend_request_hooks();
     op_register_error_response();
     op_register_response_headers();

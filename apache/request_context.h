@@ -43,6 +43,9 @@ typedef struct {
      * Apache starts (cache/cache_setup.c); NULL when the cache does not follow
      * this backend. */
     struct op_cache_backend *cache_backend;
+    /* OrthancProxyStudies' facts kept between requests, per process (made
+     * at child_init where the cache follows the backend); NULL if none. */
+    struct op_studies_memory *studies_memory;
 } op_mapping;
 
 /* The cache's settings and state of one server (apache/cache/cache_config.h). */

@@ -15,6 +15,7 @@
 #include "apache/orthanc_http.h"
 #include "apache/request_context.h"
 #include "studies_lookup.h"
+#include "studies_memory.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
 
@@ -29,8 +30,8 @@ typedef enum {
     KIND_TEXT            /* value: const char * (parents, levels) */
 } entry_kind;
 
-/* What one request learnt: it never outlives the request, so no decision
- * rests on an answer older than the request itself. */
+/* What one request learnt; what it may keep longer goes to the mapping's
+ * memory (studies_memory.h) as well. */
 typedef struct {
     entry_kind kind;
     const void *value;
@@ -43,6 +44,7 @@ struct op_studies_ask {
     op_http_client *client;    /* opened at the first question */
     apr_hash_t *entries;       /* what this request learnt, by key */
     int has_labels;            /* -1 until /system was read */
+    int uses_labels;           /* the request's scope reads labels */
 };
 
 /* ---------------------------------------------------------- memory */
@@ -66,6 +68,43 @@ static void remember(op_studies_ask *a, const char *key, entry_kind kind,
                  APR_HASH_KEY_STRING, e);
 }
 
+/* ---------------------------------------- the memory between requests */
+
+/* The memory's text for KEY, a fact about KIND/ID; *STAMP is what it
+ * rests on now, for op_studies_memory_keep after Orthanc is asked. */
+static const char *recall_kept(op_studies_ask *a, const char *key,
+                               op_scope_kind kind, const char *id,
+                               int labels, const char **stamp)
+{
+    *stamp = op_studies_memory_stamp(a->mapping, a->r->pool, kind, id,
+                                     labels);
+    return op_studies_memory_recall(a->mapping, a->r->pool, key, *stamp);
+}
+
+static void keep(op_studies_ask *a, const char *key, const char *stamp,
+                 const char *text)
+{
+    op_studies_memory_keep(a->mapping, key, stamp, text);
+}
+
+/* Orthanc IDs as the memory keeps them: one per line. */
+static const char *joined_ids(apr_pool_t *p, const apr_array_header_t *ids)
+{
+    return ids->nelts ? apr_array_pstrcat(p, ids, '\n') : "";
+}
+
+static apr_array_header_t *split_ids(apr_pool_t *p, const char *text)
+{
+    apr_array_header_t *ids = apr_array_make(p, 4, sizeof(const char *));
+    char *copy = apr_pstrdup(p, text), *state = NULL, *id;
+
+    for (id = apr_strtok(copy, "\n", &state); id;
+         id = apr_strtok(NULL, "\n", &state)) {
+        APR_ARRAY_PUSH(ids, const char *) = id;
+    }
+    return ids;
+}
+
 void op_studies_forget(op_studies_ask *a, const char *id)
 {
     apr_hash_set(a->entries, apr_pstrcat(a->r->pool, "s:", id, NULL),
@@ -80,7 +119,7 @@ static apr_status_t close_client(void *data)
     return APR_SUCCESS;
 }
 
-op_studies_ask *op_studies_ask_make(request_rec *r)
+op_studies_ask *op_studies_ask_make(request_rec *r, int uses_labels)
 {
     const op_request *req = op_request_get(r);
     op_studies_ask *a = apr_pcalloc(r->pool, sizeof(*a));
@@ -90,6 +129,7 @@ op_studies_ask *op_studies_ask_make(request_rec *r)
     a->authorization = op_dir_conf_get(r)->authorization;
     a->entries = apr_hash_make(r->pool);
     a->has_labels = -1;
+    a->uses_labels = uses_labels;
     return a;
 }
 
@@ -116,6 +156,9 @@ static const char *ask(op_studies_ask *a, const char *path, const char *body,
     }
     err = op_http_request(a->client, a->r->pool, method, path, body,
                           apr_time_now() + ASK_TIMEOUT, out);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, a->r, "OrthancProxyStudies: "
+                  "asked Orthanc %s %s: %s", method, path, err ? err
+                  : apr_psprintf(a->r->pool, "%ld", out->status));
     if (err) {
         return apr_psprintf(a->r->pool, "%s %s: %s", method, path, err);
     }
@@ -167,7 +210,7 @@ const char *op_studies_facts(op_studies_ask *a, const char *id,
                              const op_study_facts **facts)
 {
     const char *key = apr_pstrcat(a->r->pool, "s:", id, NULL);
-    const char *err, *path;
+    const char *err, *path, *stamp, *text;
     op_http_answer answer;
     op_study_facts *read;
     op_json *json;
@@ -178,7 +221,13 @@ const char *op_studies_facts(op_studies_ask *a, const char *id,
         return NULL;
     }
     path = apr_pstrcat(a->r->pool, "/studies/", id, NULL);
-    if ((err = ask(a, path, NULL, &answer)) != NULL) {
+    text = recall_kept(a, key, OP_SCOPE_STUDY, id, a->uses_labels, &stamp);
+    if (text) {
+        answer.status = 200;
+        answer.body = text;
+        answer.length = strlen(text);
+    }
+    else if ((err = ask(a, path, NULL, &answer)) != NULL) {
         return err;
     }
     if (answer.status == 404 || answer.status == 400) {
@@ -196,14 +245,20 @@ const char *op_studies_facts(op_studies_ask *a, const char *id,
         return apr_psprintf(a->r->pool, "GET %s: %s", path, err);
     }
     remember(a, key, KIND_FACTS, read);
+    if (text == NULL) {
+        keep(a, key, stamp, apr_pstrmemdup(a->r->pool, answer.body,
+                                           answer.length));
+    }
     *facts = read;
     return NULL;
 }
 
 /* Remembers the answer of a search at the study level (expanded): each
- * study's facts, and each of UIDS' studies. */
+ * study's facts, and each of UIDS' studies (kept with STAMPS, read before
+ * the search: the facts are not, as theirs could not be). */
 static const char *take_studies(op_studies_ask *a, const op_json *list,
-                                const apr_array_header_t *uids)
+                                const apr_array_header_t *uids,
+                                const char *const *stamps)
 {
     apr_hash_t *by_uid = apr_hash_make(a->r->pool);
     int i;
@@ -232,10 +287,12 @@ static const char *take_studies(op_studies_ask *a, const op_json *list,
         const char *uid = APR_ARRAY_IDX(uids, i, const char *);
         apr_array_header_t *ids = apr_hash_get(by_uid, uid,
                                                APR_HASH_KEY_STRING);
+        const char *key = apr_pstrcat(a->r->pool, "u:", uid, NULL);
         if (ids == NULL) {
             ids = apr_array_make(a->r->pool, 1, sizeof(const char *));
         }
-        remember(a, apr_pstrcat(a->r->pool, "u:", uid, NULL), KIND_LIST, ids);
+        remember(a, key, KIND_LIST, ids);
+        keep(a, key, stamps[i], joined_ids(a->r->pool, ids));
     }
     return NULL;
 }
@@ -246,6 +303,8 @@ static const char *find_uids(op_studies_ask *a,
 {
     op_json *body = op_json_new(a->r->pool, OP_JSON_OBJECT);
     op_json *query = op_json_new(a->r->pool, OP_JSON_OBJECT);
+    const char **stamps = apr_pcalloc(a->r->pool, sizeof(const char *)
+                                             * (apr_size_t)(uids->nelts + 1));
     const char *list = "", *err;
     op_http_answer answer;
     op_json *json;
@@ -254,6 +313,8 @@ static const char *find_uids(op_studies_ask *a,
     for (i = 0; i < uids->nelts; i++) {
         const char *uid = APR_ARRAY_IDX(uids, i, const char *);
         list = apr_pstrcat(a->r->pool, list, i ? "\\" : "", uid, NULL);
+        stamps[i] = op_studies_memory_stamp(a->mapping, a->r->pool,
+                                            OP_SCOPE_UID, uid, 0);
     }
     op_json_set(a->r->pool, query, "StudyInstanceUID",
                 op_json_new_string(a->r->pool, list));
@@ -273,7 +334,26 @@ static const char *find_uids(op_studies_ask *a,
     if ((err = parse(a, &answer, "POST /tools/find", &json)) != NULL) {
         return err;
     }
-    return take_studies(a, json, uids);
+    return take_studies(a, json, uids, stamps);
+}
+
+/* Whether the studies of UID are known to this request, found in the
+ * memory if need be. */
+static int recall_uid(op_studies_ask *a, const char *uid)
+{
+    const char *key = apr_pstrcat(a->r->pool, "u:", uid, NULL), *stamp;
+    const char *text;
+    int found;
+
+    recall(a, key, &found);
+    if (found) {
+        return 1;
+    }
+    text = recall_kept(a, key, OP_SCOPE_UID, uid, 0, &stamp);
+    if (text) {
+        remember(a, key, KIND_LIST, split_ids(a->r->pool, text));
+    }
+    return text != NULL;
 }
 
 const char *op_studies_prefetch_uids(op_studies_ask *a,
@@ -286,14 +366,12 @@ const char *op_studies_prefetch_uids(op_studies_ask *a,
 
     for (i = 0; i < uids->nelts; i++) {
         const char *uid = APR_ARRAY_IDX(uids, i, const char *);
-        int found;
         if (!op_study_uid_is_valid(uid)
             || apr_hash_get(seen, uid, APR_HASH_KEY_STRING)) {
             continue;
         }
         apr_hash_set(seen, uid, APR_HASH_KEY_STRING, "");
-        recall(a, apr_pstrcat(a->r->pool, "u:", uid, NULL), &found);
-        if (!found) {
+        if (!recall_uid(a, uid)) {
             APR_ARRAY_PUSH(missing, const char *) = uid;
         }
         if (missing->nelts == UIDS_AT_ONCE) {
@@ -315,6 +393,7 @@ const char *op_studies_of_uid(op_studies_ask *a, const char *uid,
     int found, i;
 
     *facts = apr_array_make(a->r->pool, 1, sizeof(const op_study_facts *));
+    recall_uid(a, uid);
     ids = recall(a, key, &found);
     if (!found) {
         apr_array_header_t *one = apr_array_make(a->r->pool, 1,
@@ -349,12 +428,19 @@ static const char *parent_of(op_studies_ask *a, op_resource_level level,
     const char *collection = level == OP_RESOURCE_SERIES ? "series"
                                                          : "instances";
     const char *key = apr_pstrcat(a->r->pool, "p:", id, NULL), *err, *path;
-    const char *uid;
+    const char *uid, *stamp;
     op_http_answer answer;
     int found;
 
     *parent = recall(a, key, &found);
     if (found) {
+        return NULL;
+    }
+    /* The way up never changes: an Orthanc ID is a hash of the UIDs of
+     * its resource and of those above it. */
+    if ((*parent = recall_kept(a, key, OP_SCOPE_NONE, NULL, 0, &stamp))
+        != NULL) {
+        remember(a, key, KIND_TEXT, *parent);
         return NULL;
     }
     path = apr_pstrcat(a->r->pool, "/", collection, "/", id, NULL);
@@ -379,6 +465,7 @@ static const char *parent_of(op_studies_ask *a, op_resource_level level,
                             path);
     }
     remember(a, key, KIND_TEXT, *parent);
+    keep(a, key, stamp, *parent);
     return NULL;
 }
 
@@ -403,12 +490,19 @@ const char *op_studies_of_patient(op_studies_ask *a, const char *id,
                                   apr_array_header_t **studies)
 {
     const char *key = apr_pstrcat(a->r->pool, "t:", id, NULL), *err, *path;
+    const char *stamp, *text;
     op_audit_subject subject;
     op_http_answer answer;
     int found;
 
     *studies = (apr_array_header_t *)recall(a, key, &found);
     if (found) {
+        return NULL;
+    }
+    if ((text = recall_kept(a, key, OP_SCOPE_PATIENT, id, 0, &stamp))
+        != NULL) {
+        *studies = split_ids(a->r->pool, text);
+        remember(a, key, KIND_LIST, *studies);
         return NULL;
     }
     path = apr_pstrcat(a->r->pool, "/patients/", id, NULL);
@@ -428,6 +522,7 @@ const char *op_studies_of_patient(op_studies_ask *a, const char *id,
         return apr_psprintf(a->r->pool, "GET %s: %s", path, err);
     }
     remember(a, key, KIND_LIST, *studies);
+    keep(a, key, stamp, joined_ids(a->r->pool, *studies));
     return NULL;
 }
 
@@ -442,11 +537,18 @@ const char *op_studies_level_of(op_studies_ask *a, const char *id,
         OP_RESOURCE_PATIENT
     };
     const char *key = apr_pstrcat(a->r->pool, "l:", id, NULL), *known;
+    const char *stamp;
     int found, i;
 
     known = recall(a, key, &found);
+    if (!found) {
+        /* The level of an ID never changes (the ID hashes its UIDs). */
+        known = recall_kept(a, key, OP_SCOPE_NONE, NULL, 0, &stamp);
+        found = known != NULL;
+    }
     if (found) {
         *level = (op_resource_level)(known[0] - '0');
+        remember(a, key, KIND_TEXT, known);
         return NULL;
     }
     *level = OP_RESOURCE_UNKNOWN;
@@ -460,8 +562,9 @@ const char *op_studies_level_of(op_studies_ask *a, const char *id,
         }
         if (answer.status == 200) {
             *level = ORDER[i];
-            remember(a, key, KIND_TEXT, apr_psprintf(a->r->pool, "%d",
-                                                     (int)*level));
+            known = apr_psprintf(a->r->pool, "%d", (int)*level);
+            remember(a, key, KIND_TEXT, known);
+            keep(a, key, stamp, known);
             return NULL;
         }
         if (answer.status != 404 && answer.status != 400) {
@@ -478,12 +581,18 @@ const char *op_studies_instances_of_uid(op_studies_ask *a, const char *uid,
     const char *key = apr_pstrcat(a->r->pool, "i:", uid, NULL), *err;
     op_json *body = op_json_new(a->r->pool, OP_JSON_OBJECT);
     op_json *query = op_json_new(a->r->pool, OP_JSON_OBJECT);
+    const char *stamp, *text;
     op_http_answer answer;
     op_json *json;
     int found, i;
 
     *ids = (apr_array_header_t *)recall(a, key, &found);
     if (found) {
+        return NULL;
+    }
+    if ((text = recall_kept(a, key, OP_SCOPE_UID, uid, 0, &stamp)) != NULL) {
+        *ids = split_ids(a->r->pool, text);
+        remember(a, key, KIND_LIST, *ids);
         return NULL;
     }
     op_json_set(a->r->pool, query, "SOPInstanceUID",
@@ -514,6 +623,7 @@ const char *op_studies_instances_of_uid(op_studies_ask *a, const char *uid,
         APR_ARRAY_PUSH(*ids, const char *) = item->text;
     }
     remember(a, key, KIND_LIST, *ids);
+    keep(a, key, stamp, joined_ids(a->r->pool, *ids));
     return NULL;
 }
 

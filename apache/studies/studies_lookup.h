@@ -10,12 +10,11 @@
  * asked through the module's libcurl client (apache/orthanc_http.h), with
  * the mapping's OrthancProxyCredentials, on one connection per request.
  *
- * What one request learnt is remembered for that request only: every
- * decision rests on what Orthanc said while the request was being
- * decided, never on an older answer.  A memory shared between requests,
- * renewed from Orthanc's change log (the cache's follower), is the next
- * step (issue 17); it needs the follower to be shared with this folder.
- * Balancers are not asked yet: a restricted request to one is refused.
+ * What one request learnt is remembered for that request; where the
+ * cache follows the mapping's Orthanc, the facts are also kept between
+ * requests for as long as its change follower vouches for them
+ * (studies_memory.h).  Balancers are not asked yet: a restricted request
+ * to one is refused.
  */
 #ifndef ORTHANC_PROXY_STUDIES_LOOKUP_H
 #define ORTHANC_PROXY_STUDIES_LOOKUP_H
@@ -31,8 +30,9 @@
 /* The questions of one request. */
 typedef struct op_studies_ask op_studies_ask;
 
-/* For R, through its mapping. */
-op_studies_ask *op_studies_ask_make(request_rec *r);
+/* For R, through its mapping; USES_LABELS: R's scope reads labels (which
+ * change without an entry in Orthanc's log). */
+op_studies_ask *op_studies_ask_make(request_rec *r, int uses_labels);
 
 /* Each returns NULL, or why Orthanc could not be asked (the decision
  * cannot be taken: the request gets 503). */

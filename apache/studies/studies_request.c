@@ -447,7 +447,7 @@ int op_studies_decide(request_rec *r)
         return DECLINED;
     }
     req->studies = s;
-    s->ask = op_studies_ask_make(r);
+    s->ask = op_studies_ask_make(r, s->scope.uses_labels);
     s->refs = op_study_refs_classify(r->pool, r->method, &req->path,
                                      req->mapping->prefix.path.segments->nelts);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, RULE ": user %s, scope %s, "

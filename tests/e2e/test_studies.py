@@ -17,12 +17,14 @@ carried its UID.
 import io
 import os
 import subprocess
+import time
 
 import pydicom
 import pytest
 import requests
 
 import test_cache
+from test_cache import MAX_DELAY
 from ct_series import instance_bytes, new_series
 from harness import orthanc_version
 
@@ -499,6 +501,92 @@ def test_cache_never_shares_a_list_and_never_skips_the_check(
     assert test_cache.x_cache(as_user(apache, "rad", "GET", b_file)) == "HIT"
     assert test_cache.x_cache(as_user(apache, "paula", "GET", a_file)) \
         == "HIT"
+
+
+def questions_asked(apache, since):
+    """The questions OrthancProxyStudies asked Orthanc (LogLevel
+    orthanc_proxy:trace1) after SINCE, a length of the error log."""
+    return [line.split("asked Orthanc ")[1]
+            for line in apache.error_log()[since:].splitlines()
+            if "OrthancProxyStudies: asked Orthanc" in line]
+
+
+def test_decisions_are_remembered_while_the_follower_vouches_for_them(
+        orthanc, accounts, make_apache, workdir):
+    """With OrthancProxyCache on, what a decision read of Orthanc is kept
+    between requests: asked again, the same requests ask Orthanc nothing.
+    The study deleted and stored again with another institution (the same
+    Orthanc IDs): every request sent more than OrthancProxyCacheMaxDelay
+    later is decided on the new facts.  Labels, which change without an
+    entry in Orthanc's log, are never taken from the memory."""
+    apache = test_cache.cached_apache(
+        make_apache, orthanc, workdir, extra_modules=list(AUTH_MODULES),
+        location=RULES.format(**accounts)
+        + "    LogLevel orthanc_proxy:trace1\n")
+    series = new_series(2, rows=64, columns=64, label="STUDIESE")
+
+    def store(institution):
+        ids = []
+        for index in range(2):
+            r = requests.post(orthanc.url + "/instances", timeout=TIMEOUT,
+                              data=dicom_file(series, index, "P9",
+                                              institution, "jones"))
+            r.raise_for_status()
+            ids.append(r.json()["ID"])
+        return ids
+
+    ids = store("Partner Clinic East")
+    study = requests.get(f"{orthanc.url}/instances/{ids[0]}/study",
+                         timeout=TIMEOUT).json()["ID"]
+    series_id = requests.get(f"{orthanc.url}/instances/{ids[1]}",
+                             timeout=TIMEOUT).json()["ParentSeries"]
+    paths = [f"/instances/{ids[0]}/preview", f"/series/{series_id}",
+             f"/studies/{study}", f"/dicom-web/studies/{series.study_uid}"
+             f"/series/{series.series_uid}/metadata"]
+    try:
+        # Once the follower has read the changes of the store, a fact
+        # learnt now stays true.
+        time.sleep(2 * MAX_DELAY)
+        # Each process of Apache has its memory: once each has learnt, a
+        # round of the same requests asks Orthanc nothing.
+        rounds = []
+        while not rounds or rounds[-1] and len(rounds) < 30:
+            since = len(apache.error_log())
+            for path in paths:
+                r = as_user(apache, "paula", "GET", path)
+                assert r.status_code == 200, (path, r.text)
+            rounds.append(len(questions_asked(apache, since)))
+        print(f"questions to Orthanc per round of {len(paths)} requests: "
+              f"{rounds}")
+        assert rounds[0] > 0 and rounds[-1] == 0, rounds
+
+        requests.delete(f"{orthanc.url}/studies/{study}",
+                        timeout=TIMEOUT).raise_for_status()
+        assert store("General Hospital") == ids
+        changed = time.monotonic()
+        late = 0
+        while time.monotonic() - changed < MAX_DELAY + 2:
+            for path in paths:
+                sent = time.monotonic()
+                r = as_user(apache, "paula", "GET", path)
+                if sent - changed > MAX_DELAY:
+                    late += 1
+                    refused_by_studies(r)
+        assert late > 0
+        r = as_user(apache, "rad", "GET", f"/studies/{study}")
+        assert r.status_code == 200
+
+        if test_cache.has_labels(orthanc):
+            label = f"{orthanc.url}/studies/{study}/labels/research"
+            requests.put(label, timeout=TIMEOUT).raise_for_status()
+            for _ in range(2):
+                r = as_user(apache, "reese", "GET", f"/studies/{study}")
+                assert r.status_code == 200, r.text
+            requests.delete(label, timeout=TIMEOUT).raise_for_status()
+            refused_by_studies(as_user(apache, "reese", "GET",
+                                       f"/studies/{study}"))
+    finally:
+        requests.delete(f"{orthanc.url}/studies/{study}", timeout=TIMEOUT)
 
 
 # ------------------------------------------------------------------- LDAP

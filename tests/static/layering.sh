@@ -95,6 +95,9 @@ wiring() {
         # created and merged with it.
         "apache/config apache/audit/audit_config") ;;
         "apache/config apache/cache/cache_config") ;;
+        # Per-study decisions are remembered while the cache's follower
+        # vouches for the facts they rest on (its generation counters).
+        "apache/studies/studies_memory apache/cache/cache_generations") ;;
         # The status page shows the audit trail's state.
         "apache/status/status_page apache/audit/audit_config") ;;
         *) return 1 ;;
