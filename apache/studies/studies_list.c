@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * studies_list.c - the lists a user restricted to some studies gets:
- * GET /studies, GET /patients (with or without "expand", "since" and
- * "limit"), QIDO-RS /dicom-web/studies and POST /tools/find at the study
+ * GET /patients, /studies, /series and /instances (with or without
+ * "expand", "since" and "limit"), QIDO-RS /dicom-web/studies and POST /tools/find at the study
  * level, answered here with only the
  * studies the user may see (see studies_request.h).
  *
@@ -125,6 +125,72 @@ static int list_studies(request_rec *r, op_request *req,
     }
     return send_json(r, op_json_select(r->pool, studies, keep, plan->offset,
                                        plan->limit,
+                                       !asks_expand(r->pool, r->args)),
+                     "application/json");
+}
+
+/* Every resource of COLLECTION ("series", "instances"), expanded, in
+ * *ITEMS; in *KEEP, whether its parent (its member PARENT) is one of
+ * ALLOWED; in *KEPT, the IDs kept. */
+static const char *children_of(request_rec *r, op_studies_request *s,
+                               const char *collection, const char *parent,
+                               apr_hash_t *allowed, op_json **items,
+                               char **keep, apr_hash_t **kept)
+{
+    const char *path = apr_pstrcat(r->pool, "/", collection, "?expand", NULL);
+    const char *err;
+    long status = 0;
+    int i;
+
+    if ((err = op_studies_get_json(s->ask, path, &status, items)) != NULL) {
+        return err;
+    }
+    if (status != 200 || (*items)->type != OP_JSON_ARRAY) {
+        return apr_psprintf(r->pool, "GET %s: Orthanc answered %ld", path,
+                            status);
+    }
+    *keep = apr_pcalloc(r->pool, (*items)->items->nelts + 1);
+    *kept = apr_hash_make(r->pool);
+    for (i = 0; i < (*items)->items->nelts; i++) {
+        const op_json *item = APR_ARRAY_IDX((*items)->items, i,
+                                            const op_json *);
+        const char *id = op_json_string_member(item, "ID");
+        const char *up = op_json_string_member(item, parent);
+        if (id && up && apr_hash_get(allowed, up, APR_HASH_KEY_STRING)) {
+            (*keep)[i] = 1;
+            apr_hash_set(*kept, id, APR_HASH_KEY_STRING, "");
+        }
+    }
+    return NULL;
+}
+
+/* GET /series, GET /instances: those of the studies the scope allows,
+ * found by their parents (every study, then every series, read whole). */
+static int list_below_studies(request_rec *r, op_request *req,
+                              op_studies_request *s, const op_list_plan *plan)
+{
+    op_json *studies, *series, *instances;
+    apr_hash_t *allowed, *series_kept, *instances_kept;
+    char *series_keep, *instances_keep;
+    const char *err = all_studies(r, s, &studies, &allowed);
+
+    if (err == NULL) {
+        err = children_of(r, s, "series", "ParentStudy", allowed, &series,
+                          &series_keep, &series_kept);
+    }
+    if (err == NULL && s->refs.level == OP_RESOURCE_INSTANCE) {
+        err = children_of(r, s, "instances", "ParentSeries", series_kept,
+                          &instances, &instances_keep, &instances_kept);
+    }
+    if (err) {
+        return unavailable(r, req, err);
+    }
+    if (s->refs.level == OP_RESOURCE_SERIES) {
+        instances = series;
+        instances_keep = series_keep;
+    }
+    return send_json(r, op_json_select(r->pool, instances, instances_keep,
+                                       plan->offset, plan->limit,
                                        !asks_expand(r->pool, r->args)),
                      "application/json");
 }
@@ -373,6 +439,12 @@ int op_studies_handler(request_rec *r)
     if (plan.error) {
         return op_refuse(r, req, HTTP_BAD_REQUEST, plan.error, RULE);
     }
-    return s->refs.level == OP_RESOURCE_PATIENT
-           ? list_patients(r, req, s, &plan) : list_studies(r, req, s, &plan);
+    switch (s->refs.level) {
+    case OP_RESOURCE_PATIENT:
+        return list_patients(r, req, s, &plan);
+    case OP_RESOURCE_STUDY:
+        return list_studies(r, req, s, &plan);
+    default:
+        return list_below_studies(r, req, s, &plan);
+    }
 }

@@ -475,8 +475,7 @@ int op_studies_decide(request_rec *r)
         return rc == OK ? DECLINED : rc;
     }
     case OP_REFS_LIST:
-        if (s->refs.level != OP_RESOURCE_STUDY
-            && s->refs.level != OP_RESOURCE_PATIENT) {
+        if (s->refs.level == OP_RESOURCE_UNKNOWN) {
             break;
         }
         /* Fall through. */
