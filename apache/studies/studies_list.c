@@ -419,6 +419,49 @@ static int find_studies(request_rec *r, op_request *req,
                      "application/json");
 }
 
+/* POST /tools/lookup: asked of Orthanc as the client asked it, and the
+ * resources found kept when every study they reach is allowed. */
+static int lookup(request_rec *r, op_request *req, op_studies_request *s)
+{
+    const char *body, *err;
+    apr_size_t len;
+    op_json *items;
+    long status = 0;
+    char *keep;
+    int rc, i;
+
+    if ((rc = op_studies_read_body(r, &body, &len)) != OK) {
+        return rc;
+    }
+    if ((err = op_studies_post_json(s->ask, "/tools/lookup",
+                                    apr_pstrmemdup(r->pool, body, len),
+                                    &status, &items)) != NULL) {
+        return unavailable(r, req, err);
+    }
+    if (status != 200 || items->type != OP_JSON_ARRAY) {
+        return unavailable(r, req, apr_psprintf(
+            r->pool, "POST /tools/lookup: Orthanc answered %ld", status));
+    }
+    keep = apr_pcalloc(r->pool, items->items->nelts + 1);
+    for (i = 0; i < items->items->nelts; i++) {
+        const op_json *item = APR_ARRAY_IDX(items->items, i, const op_json *);
+        const char *id = op_json_string_member(item, "ID");
+        const char *type = op_json_string_member(item, "Type");
+        op_resource_level level = type ? op_resource_level_parse(type)
+                                       : OP_RESOURCE_UNKNOWN;
+        int allowed = 0;
+        /* An item that cannot be read is not shown: fail closed. */
+        if (id && op_orthanc_id_is_valid(id) && level != OP_RESOURCE_UNKNOWN
+            && (err = op_studies_resource_allowed(s, r->pool, level, id,
+                                                  &allowed)) != NULL) {
+            return unavailable(r, req, err);
+        }
+        keep[i] = (char)allowed;
+    }
+    return send_json(r, op_json_select(r->pool, items, keep, 0, 0, 0),
+                     "application/json");
+}
+
 int op_studies_handler(request_rec *r)
 {
     op_request *req;
@@ -434,6 +477,9 @@ int op_studies_handler(request_rec *r)
     }
     if (s->refs.kind == OP_REFS_FIND) {
         return find_studies(r, req, s);
+    }
+    if (s->refs.kind == OP_REFS_LOOKUP) {
+        return lookup(r, req, s);
     }
     plan = op_rest_list_plan(r->pool, r->args);
     if (plan.error) {

@@ -231,6 +231,17 @@ static const char *resource_studies(op_studies_request *s, apr_pool_t *p,
     return NULL;
 }
 
+const char *op_studies_resource_allowed(op_studies_request *s, apr_pool_t *p,
+                                        op_resource_level level,
+                                        const char *id, int *allowed)
+{
+    apr_array_header_t *facts;
+    const char *err = resource_studies(s, p, level, id, 0, &facts);
+
+    *allowed = err == NULL && all_allowed(&s->scope, facts);
+    return err;
+}
+
 /* The one value of argument NAME in QUERY (WADO-URI) as every Orthanc
  * release reads the query (logic/query_reading.h: an encoded '&' or '='
  * makes arguments appear on some); NULL when it is absent, repeated or
@@ -489,7 +500,9 @@ int op_studies_decide(request_rec *r)
         }
         /* Fall through. */
     case OP_REFS_FIND:
-        if (s->refs.kind == OP_REFS_FIND && strcmp(r->method, "POST") != 0) {
+    case OP_REFS_LOOKUP:
+        if (s->refs.kind != OP_REFS_LIST && s->refs.kind != OP_REFS_QIDO
+            && strcmp(r->method, "POST") != 0) {
             break;
         }
         /* Answered here, filtered, never from or to the cache. */

@@ -30,6 +30,13 @@ typedef struct op_studies_request {
     op_studies_ask *ask;          /* the questions to Orthanc */
 } op_studies_request;
 
+/* Whether every study the resource LEVEL/ID reaches (LEVEL may be
+ * OP_RESOURCE_UNKNOWN) is one S's scope allows: *ALLOWED, 0 also when
+ * Orthanc has no such resource; NULL or why Orthanc could not be asked. */
+const char *op_studies_resource_allowed(op_studies_request *s, apr_pool_t *p,
+                                        op_resource_level level,
+                                        const char *id, int *allowed);
+
 /* The fixup (after forwarding.c's, before the cache's). */
 int op_studies_decide(request_rec *r);
 

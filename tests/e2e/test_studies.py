@@ -206,6 +206,23 @@ def test_series_and_instance_lists_show_those_of_allowed_studies(
                    for item in r.json() if user != "rad"), path
 
 
+def test_lookup_finds_only_resources_of_allowed_studies(pacs, archive):
+    a, b = archive["A"], archive["B"]
+    for text, found in ((a["study_uid"], [("Study", a["study"])]),
+                        (a["series_uid"], [("Series", a["series"])]),
+                        (a["sop_uid"], [("Instance", a["instances"][0])]),
+                        (b["study_uid"], []), (b["sop_uid"], []),
+                        # P1 also has B: the patient is not shown.
+                        ("STUDIES-P1", []), ("STUDIES-P2", [
+                            ("Patient", archive["C"]["patient"])])):
+        r = as_user(pacs, "paula", "POST", "/tools/lookup", data=text)
+        assert r.status_code == 200, (text, r.text)
+        assert "no-store" in r.headers.get("Cache-Control", "")
+        assert [(i["Type"], i["ID"]) for i in r.json()] == found, text
+    r = as_user(pacs, "rad", "POST", "/tools/lookup", data=b["study_uid"])
+    assert [i["ID"] for i in r.json()] == [b["study"]]
+
+
 def test_list_paging_counts_only_allowed_studies(pacs, archive):
     seen = []
     for since in range(3):
@@ -351,7 +368,6 @@ def forbidden_routes(b, a):
         ("GET", "/jobs"),
         ("GET", "/dicom-web/series"),
         ("GET", "/dicom-web/instances"),
-        ("POST", "/tools/lookup"),
         ("POST", "/tools/create-archive"),
         ("POST", "/tools/bulk-content"),
         ("POST", f"/studies/{b['study']}/modify"),
