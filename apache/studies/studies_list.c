@@ -336,37 +336,35 @@ static int qido_studies(request_rec *r, op_request *req,
                      "application/dicom+json");
 }
 
-/* Whether the study ITEM (a /tools/find answer's item: an expanded study,
- * or its ID alone) is one the scope allows; NULL, or why Orthanc could
- * not be asked. */
+/* Whether ITEM, a /tools/find answer's item at LEVEL (an expanded
+ * resource, or its ID alone), reaches only studies the scope allows;
+ * NULL, or why Orthanc could not be asked. */
 static const char *find_item_allowed(request_rec *r, op_studies_request *s,
+                                     op_resource_level level,
                                      const op_json *item, int *allowed)
 {
     op_study_facts facts;
-    const op_study_facts *asked;
-    const char *id, *err;
+    const char *id;
 
     *allowed = 0;
-    if (item->type == OP_JSON_OBJECT
+    if (level == OP_RESOURCE_STUDY && item->type == OP_JSON_OBJECT
         && op_study_facts_read(r->pool, item, &facts) == NULL) {
         *allowed = op_study_scope_allows(&s->scope, &facts);
         return NULL;
     }
-    /* Shaped by "ResponseContent": checked by its ID. */
+    /* Below the study, or shaped by "ResponseContent": checked by its
+     * ID, as a request for the resource itself would be. */
     id = item->type == OP_JSON_STRING ? item->text
                                       : op_json_string_member(item, "ID");
     if (id == NULL || !op_orthanc_id_is_valid(id)) {
         return NULL;
     }
-    if ((err = op_studies_facts(s->ask, id, &asked)) != NULL) {
-        return err;
-    }
-    *allowed = asked && op_study_scope_allows(&s->scope, asked);
-    return NULL;
+    return op_studies_resource_allowed(s, r->pool, level, id, allowed);
 }
 
-/* POST /tools/find at the study level: the scope added to the search
- * where Orthanc can apply it, every item checked. */
+/* POST /tools/find: the scope added to the search where Orthanc can
+ * apply it, every item checked (below the study, by the study it is
+ * in). */
 static int find_studies(request_rec *r, op_request *req,
                         op_studies_request *s)
 {
@@ -386,11 +384,6 @@ static int find_studies(request_rec *r, op_request *req,
     if (plan.error) {
         return op_refuse(r, req, HTTP_BAD_REQUEST, plan.error, RULE);
     }
-    if (plan.level != OP_RESOURCE_STUDY) {
-        return op_refuse(r, req, HTTP_FORBIDDEN, "a user restricted to some "
-                         "studies can search only at the study level yet",
-                         RULE);
-    }
     if ((err = op_studies_post_json(s->ask, "/tools/find", plan.body,
                                     &status, &items)) != NULL) {
         return unavailable(r, req, err);
@@ -406,7 +399,7 @@ static int find_studies(request_rec *r, op_request *req,
     keep = apr_pcalloc(r->pool, items->items->nelts + 1);
     for (i = 0; i < items->items->nelts; i++) {
         int allowed;
-        if ((err = find_item_allowed(r, s, APR_ARRAY_IDX(
+        if ((err = find_item_allowed(r, s, plan.level, APR_ARRAY_IDX(
                  items->items, i, const op_json *), &allowed)) != NULL) {
             return unavailable(r, req, err);
         }

@@ -284,10 +284,36 @@ def test_tools_find_answers_only_allowed_studies(pacs, archive, search,
         assert archive[name]["study_uid"] not in r.text
 
 
-def test_tools_find_below_the_study_level_is_refused(pacs, archive):
-    for level in ("Patient", "Series", "Instance"):
-        refused_by_studies(as_user(pacs, "paula", "POST", "/tools/find",
-                                   json={"Level": level, "Query": {}}))
+@pytest.mark.parametrize("level,query,extra", [
+    ("Series", {}, {}), ("Series", {}, {"Expand": True}),
+    ("Series", {"Modality": "CT"}, {"Limit": 1}),
+    ("Instance", {}, {}), ("Instance", {}, {"Expand": True}),
+    ("Patient", {}, {}),
+])
+def test_tools_find_at_every_level_answers_only_allowed_studies(
+        pacs, archive, level, query, extra):
+    r = as_user(pacs, "paula", "POST", "/tools/find",
+                json={"Level": level, "Query": query, **extra})
+    assert r.status_code == 200, r.text
+    ids = [i["ID"] if isinstance(i, dict) else i for i in r.json()]
+    of_level = {"Series": lambda v: [v["series"]],
+                "Instance": lambda v: v["instances"],
+                "Patient": lambda v: [v["patient"]]}[level]
+    allowed = {i for name in SEES["paula"] for i in of_level(archive[name])}
+    if level == "Patient":
+        allowed = {archive["C"]["patient"]}   # P1 also has B
+    if "Limit" in extra:
+        assert len(ids) == 1 and set(ids) <= allowed
+    else:
+        assert set(ids) == allowed and len(ids) == len(allowed)
+    for name in ("B", "D"):
+        assert archive[name]["series"] not in r.text
+        assert archive[name]["instances"][0] not in r.text
+        assert archive[name]["study_uid"] not in r.text
+    r = as_user(pacs, "paula", "POST", "/tools/find", json={
+        "Level": "Instance", "Query": {"SOPInstanceUID":
+                                       archive["B"]["sop_uid"]}})
+    assert r.status_code == 200 and r.json() == [], r.text
 
 
 # ------------------------------------------------------- one study's routes
