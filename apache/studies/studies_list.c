@@ -269,11 +269,14 @@ static void fix_retrieve_url(request_rec *r, const op_request *req,
     op_json_set(r->pool, item, "00081190", fixed);
 }
 
-/* QIDO-RS at the study level over the whole archive. */
-static int qido_studies(request_rec *r, op_request *req,
-                        op_studies_request *s)
+/* QIDO-RS over the whole archive (studies, series or instances): each
+ * item checked by the studies of its StudyInstanceUID. */
+static int qido(request_rec *r, op_request *req, op_studies_request *s)
 {
     op_list_plan plan = op_qido_plan(r->pool, r->args, &s->scope);
+    const char *path = apr_pstrcat(r->pool, "/dicom-web/",
+                                   op_resource_collection(s->refs.level),
+                                   NULL);
     apr_array_header_t *uids;
     const char *err;
     op_json *items;
@@ -285,7 +288,7 @@ static int qido_studies(request_rec *r, op_request *req,
         return op_refuse(r, req, HTTP_BAD_REQUEST, plan.error, RULE);
     }
     if ((err = op_studies_get_json(s->ask, apr_pstrcat(
-             r->pool, "/dicom-web/studies", plan.query ? "?" : "",
+             r->pool, path, plan.query ? "?" : "",
              plan.query ? plan.query : "", NULL), &status, &items)) != NULL) {
         return unavailable(r, req, err);
     }
@@ -466,7 +469,7 @@ int op_studies_handler(request_rec *r)
         return DECLINED;
     }
     if (s->refs.kind == OP_REFS_QIDO) {
-        return qido_studies(r, req, s);
+        return qido(r, req, s);
     }
     if (s->refs.kind == OP_REFS_FIND) {
         return find_studies(r, req, s);

@@ -492,7 +492,9 @@ int op_studies_decide(request_rec *r)
         /* Fall through. */
     case OP_REFS_QIDO:
         if (s->refs.kind == OP_REFS_QIDO
-            && s->refs.level != OP_RESOURCE_STUDY) {
+            && s->refs.level != OP_RESOURCE_STUDY
+            && s->refs.level != OP_RESOURCE_SERIES
+            && s->refs.level != OP_RESOURCE_INSTANCE) {
             break;
         }
         if (strcmp(r->method, "GET") != 0) {

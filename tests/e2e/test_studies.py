@@ -108,7 +108,8 @@ def archive(orthanc):
                         "patient_name": patient,
                         "study_uid": series.study_uid,
                         "series_uid": series.series_uid,
-                        "sop_uid": series.sop_uids[0]}
+                        "sop_uid": series.sop_uids[0],
+                        "sops": series.sop_uids[:2]}
     return stored
 
 
@@ -246,6 +247,37 @@ def test_qido_studies_shows_exactly_the_allowed_studies(pacs, archive, user):
         url = item.get("00081190", {}).get("Value", [""])[0]
         # RetrieveURL names the public prefix, not Orthanc's address.
         assert url.startswith(pacs.url + "/orthanc/dicom-web/studies/"), url
+
+
+@pytest.mark.parametrize("level,tag,key", [
+    ("series", "0020000E", "series_uid"), ("instances", "00080018", None)])
+def test_qido_below_studies_shows_only_those_of_allowed_studies(
+        pacs, archive, level, tag, key):
+    def uids_of(name):
+        if key:
+            return {archive[name][key]}
+        return set(archive[name]["sops"])
+    r = as_user(pacs, "paula", "GET", f"/dicom-web/{level}",
+                headers={"Accept": "application/dicom+json"})
+    assert r.status_code == 200, r.text
+    found = {item[tag]["Value"][0] for item in r.json()}
+    assert found == uids_of("A") | uids_of("C"), level
+    for item in r.json():
+        url = item.get("00081190", {}).get("Value", [""])[0]
+        assert url.startswith(pacs.url + "/orthanc/dicom-web/studies/"), url
+    for query in (f"StudyInstanceUID={archive['B']['study_uid']}",
+                  "InstitutionName=General*", "limit=1&offset=1"):
+        r = as_user(pacs, "paula", "GET", f"/dicom-web/{level}?{query}",
+                    headers={"Accept": "application/dicom+json"})
+        assert r.status_code == 200, (query, r.text)
+        assert {i[tag]["Value"][0] for i in r.json()} <= \
+            uids_of("A") | uids_of("C"), query
+        for name in ("B", "D"):
+            assert archive[name]["study_uid"] not in r.text, query
+        if query.startswith("limit"):
+            assert len(r.json()) == 1, query
+        else:
+            assert r.json() == [], query
 
 
 @pytest.mark.parametrize("query", [
@@ -392,8 +424,6 @@ def forbidden_routes(b, a):
         ("GET", "/statistics"),
         ("GET", "/exports"),
         ("GET", "/jobs"),
-        ("GET", "/dicom-web/series"),
-        ("GET", "/dicom-web/instances"),
         ("POST", "/tools/create-archive"),
         ("POST", "/tools/bulk-content"),
         ("POST", f"/studies/{b['study']}/modify"),
