@@ -149,7 +149,7 @@ static op_study_refs by_family(apr_pool_t *p, const char *method,
     if (strcmp(family, "archives and media") == 0) {
         if (is(first, "tools")) {
             refs = make(OP_REFS_BODY, family);
-            refs.body = get ? OP_BODY_NONE : OP_BODY_RESOURCES;
+            refs.body = get ? OP_BODY_QUERY : OP_BODY_RESOURCES;
         }
         else {
             refs = resource(p, family, path, from);

@@ -43,6 +43,7 @@ typedef enum {
 typedef enum {
     OP_BODY_NONE = 0,
     OP_BODY_RESOURCES,     /* a JSON array of IDs, or {"Resources": [...]} */
+    OP_BODY_QUERY,         /* no body: a GET's "resources=ID,ID..." */
     OP_BODY_MERGE,         /* {"Resources": [series or instances]} */
     OP_BODY_SPLIT,         /* {"Series": [...], "Instances": [...],
                             * "Replace": {...}, "Remove": [...]} */

@@ -405,21 +405,49 @@ static apr_array_header_t *ids_of_body(apr_pool_t *p, const char *body,
 
 /* POST of a body naming resources: every one of them checked, the body
  * then forwarded from memory as it was read. */
+/* The Orthanc IDs of the "resources" argument of a GET (archives and
+ * media: "ID,ID,..."), read once and alike by every release; NULL and
+ * *WHY otherwise. */
+static apr_array_header_t *ids_of_query(request_rec *r, const char **why)
+{
+    const char *list = single_argument(r->pool, r->args, "resources");
+    apr_array_header_t *ids = apr_array_make(r->pool, 4, sizeof(const char *));
+    char *copy, *state = NULL, *id;
+
+    if (list == NULL) {
+        *why = "the query string must name its resources once "
+               "(resources=ID,ID...)";
+        return NULL;
+    }
+    copy = apr_pstrdup(r->pool, list);
+    for (id = apr_strtok(copy, ",", &state); id;
+         id = apr_strtok(NULL, ",", &state)) {
+        if (!op_orthanc_id_is_valid(id)) {
+            *why = apr_psprintf(r->pool, "'%s' in resources= is not an "
+                                "Orthanc ID", id);
+            return NULL;
+        }
+        APR_ARRAY_PUSH(ids, const char *) = id;
+    }
+    if (ids->nelts == 0) {
+        *why = "resources= names no resource";
+        return NULL;
+    }
+    return ids;
+}
+
 static int check_body(request_rec *r, op_request *req, op_studies_request *s)
 {
-    const char *body, *why;
+    const char *body = NULL, *why;
     apr_array_header_t *ids;
-    apr_size_t len;
-    int rc, i;
+    apr_size_t len = 0;
+    int get = s->refs.body == OP_BODY_QUERY, rc, i;
 
-    if (strcmp(r->method, "POST") != 0) {
-        return refuse(r, req, "a user restricted to some studies cannot name "
-                      "resources in the query string yet");
-    }
-    if ((rc = op_studies_read_body(r, &body, &len)) != OK) {
+    if (!get && (rc = op_studies_read_body(r, &body, &len)) != OK) {
         return rc;
     }
-    if ((ids = ids_of_body(r->pool, body, len, &why)) == NULL) {
+    ids = get ? ids_of_query(r, &why) : ids_of_body(r->pool, body, len, &why);
+    if (ids == NULL) {
         return refuse(r, req, apr_pstrcat(r->pool, "a user restricted to some "
                       "studies: ", why, NULL));
     }
@@ -433,11 +461,13 @@ static int check_body(request_rec *r, op_request *req, op_studies_request *s)
         }
         if (!all_allowed(&s->scope, facts)) {
             return refuse(r, req, apr_psprintf(
-                r->pool, "the body names a resource that is not a study %s "
+                r->pool, "the request names a resource that is not a study %s "
                 "may see", r->user ? r->user : "this user"));
         }
     }
-    op_studies_forward_body(r, body, len);
+    if (!get) {
+        op_studies_forward_body(r, body, len);
+    }
     return OK;
 }
 
@@ -512,7 +542,8 @@ int op_studies_decide(request_rec *r)
         r->handler = OP_STUDIES_HANDLER;
         return DECLINED;
     case OP_REFS_BODY:
-        if (s->refs.body == OP_BODY_RESOURCES) {
+        if (s->refs.body == OP_BODY_RESOURCES
+            || s->refs.body == OP_BODY_QUERY) {
             int rc = check_body(r, req, s);
             return rc == OK ? DECLINED : rc;
         }

@@ -139,7 +139,7 @@ START_TEST(lists_searches_bodies_jobs)
     ck_assert(r.may_start_job);
     r = classify("GET", "/tools/create-media");
     ck_assert_int_eq(r.kind, OP_REFS_BODY);
-    ck_assert_int_eq(r.body, OP_BODY_NONE);
+    ck_assert_int_eq(r.body, OP_BODY_QUERY);
     ck_assert_int_eq(classify("POST", "/tools/bulk-delete").kind, OP_REFS_BODY);
     ck_assert_int_eq(classify("POST", "/tools/bulk-content").kind, OP_REFS_BODY);
     r = classify("GET", "/jobs/0b6d1b3c-4a3e-4a04-8c6e-123456789abc/archive");
