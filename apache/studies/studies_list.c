@@ -367,9 +367,11 @@ static const char *find_item_allowed(request_rec *r, op_studies_request *s,
 
 /* POST /tools/find: the scope added to the search where Orthanc can
  * apply it, every item checked (below the study, by the study it is
- * in). */
-static int find_studies(request_rec *r, op_request *req,
-                        op_studies_request *s)
+ * in).  COUNT: POST /tools/count-resources, answered with the number of
+ * items kept, once Orthanc has accepted the search as it was sent (an
+ * Orthanc before 1.12.5 does not know the route). */
+static int find(request_rec *r, op_request *req, op_studies_request *s,
+                int count)
 {
     const char *body, *err;
     apr_size_t len;
@@ -377,13 +379,26 @@ static int find_studies(request_rec *r, op_request *req,
     op_json *items;
     long status = 0;
     char *keep;
-    int rc, i;
+    int rc, i, kept = 0;
 
     if ((rc = op_studies_read_body(r, &body, &len)) != OK) {
         return rc;
     }
     plan = op_find_plan(r->pool, body, len, &s->scope,
                         op_studies_has_labels(s->ask) == 1);
+    if (count && plan.error == NULL) {
+        if ((err = op_studies_post_json(s->ask, "/tools/count-resources",
+                                        apr_pstrmemdup(r->pool, body, len),
+                                        &status, &items)) != NULL) {
+            return unavailable(r, req, err);
+        }
+        if (status != 200) {
+            return op_refuse(r, req, status == 404 ? HTTP_NOT_FOUND
+                             : HTTP_BAD_REQUEST, apr_psprintf(
+                                 r->pool, "Orthanc answered %ld to the count",
+                                 status), RULE);
+        }
+    }
     if (plan.error) {
         return op_refuse(r, req, HTTP_BAD_REQUEST, plan.error, RULE);
     }
@@ -407,6 +422,13 @@ static int find_studies(request_rec *r, op_request *req,
             return unavailable(r, req, err);
         }
         keep[i] = (char)allowed;
+        kept += allowed;
+    }
+    if (count) {
+        op_json *answer = op_json_new(r->pool, OP_JSON_OBJECT);
+        op_json_set(r->pool, answer, "Count",
+                    op_json_new_integer(r->pool, kept));
+        return send_json(r, answer, "application/json");
     }
     return send_json(r, op_json_select(r->pool, items, keep,
                                        plan.exact ? 0 : plan.offset,
@@ -471,8 +493,8 @@ int op_studies_handler(request_rec *r)
     if (s->refs.kind == OP_REFS_QIDO) {
         return qido(r, req, s);
     }
-    if (s->refs.kind == OP_REFS_FIND) {
-        return find_studies(r, req, s);
+    if (s->refs.kind == OP_REFS_FIND || s->refs.kind == OP_REFS_COUNT) {
+        return find(r, req, s, s->refs.kind == OP_REFS_COUNT);
     }
     if (s->refs.kind == OP_REFS_LOOKUP) {
         return lookup(r, req, s);

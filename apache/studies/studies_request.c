@@ -532,6 +532,7 @@ int op_studies_decide(request_rec *r)
         }
         /* Fall through. */
     case OP_REFS_FIND:
+    case OP_REFS_COUNT:
     case OP_REFS_LOOKUP:
         if (s->refs.kind != OP_REFS_LIST && s->refs.kind != OP_REFS_QIDO
             && strcmp(r->method, "POST") != 0) {

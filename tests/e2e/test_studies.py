@@ -224,6 +224,28 @@ def test_lookup_finds_only_resources_of_allowed_studies(pacs, archive):
     assert [i["ID"] for i in r.json()] == [b["study"]]
 
 
+@pytest.mark.parametrize("level,query,expected", [
+    ("Study", {}, 2), ("Series", {}, 2), ("Instance", {}, 4),
+    ("Patient", {}, 1), ("Study", {"InstitutionName": "General*"}, 0),
+    ("Instance", {"StudyInstanceUID": "{B}"}, 0),
+])
+def test_count_resources_counts_only_allowed_studies(pacs, archive, level,
+                                                     query, expected):
+    query = {k: v.replace("{B}", archive["B"]["study_uid"])
+             for k, v in query.items()}
+    body = {"Level": level, "Query": query}
+    r = as_user(pacs, "paula", "POST", "/tools/count-resources", json=body)
+    unrestricted = as_user(pacs, "rad", "POST", "/tools/count-resources",
+                           json=body)
+    if orthanc_version() < (1, 12, 5):
+        # No such route before 1.12.5: the same answer as Orthanc's.
+        assert r.status_code == unrestricted.status_code == 404, r.text
+        return
+    assert r.status_code == 200, r.text
+    assert set(r.json()) == set(unrestricted.json()), unrestricted.text
+    assert r.json()["Count"] == expected
+
+
 def test_list_paging_counts_only_allowed_studies(pacs, archive):
     seen = []
     for since in range(3):
