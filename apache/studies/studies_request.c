@@ -403,8 +403,6 @@ static apr_array_header_t *ids_of_body(apr_pool_t *p, const char *body,
     return ids;
 }
 
-/* POST of a body naming resources: every one of them checked, the body
- * then forwarded from memory as it was read. */
 /* The Orthanc IDs of the "resources" argument of a GET (archives and
  * media: "ID,ID,..."), read once and alike by every release; NULL and
  * *WHY otherwise. */
@@ -436,6 +434,8 @@ static apr_array_header_t *ids_of_query(request_rec *r, const char **why)
     return ids;
 }
 
+/* A body (or a GET's "resources=") naming resources: every one of them
+ * checked, a body then forwarded from memory as it was read. */
 static int check_body(request_rec *r, op_request *req, op_studies_request *s)
 {
     const char *body = NULL, *why;
