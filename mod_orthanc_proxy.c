@@ -73,6 +73,7 @@
 #include "apache/status/status_page.h"
 #include "apache/studies/studies_body.h"
 #include "apache/studies/studies_config.h"
+#include "apache/studies/studies_jobs.h"
 #include "apache/studies/studies_memory.h"
 #include "apache/studies/studies_request.h"
 #include "apache/translate.h"
@@ -209,6 +210,7 @@ static void register_hooks(apr_pool_t *p)
     op_register_cache();
     op_register_audit_filters();
     op_register_studies_body();
+    op_studies_jobs_register();
 }
 
 AP_DECLARE_MODULE(orthanc_proxy) = {

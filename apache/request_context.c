@@ -17,6 +17,29 @@ op_server_conf *op_server_conf_get(const server_rec *s)
     return ap_get_module_config(s->module_config, &orthanc_proxy_module);
 }
 
+apr_array_header_t *op_distinct_mappings(apr_pool_t *p, server_rec *main)
+{
+    apr_array_header_t *all = apr_array_make(p, 4, sizeof(op_mapping *));
+    server_rec *s;
+
+    for (s = main; s; s = s->next) {
+        const op_server_conf *conf = op_server_conf_get(s);
+        int i, j;
+
+        for (i = 0; i < conf->mappings->nelts; i++) {
+            op_mapping *mapping = APR_ARRAY_IDX(conf->mappings, i,
+                                                op_mapping *);
+            for (j = 0; j < all->nelts
+                        && APR_ARRAY_IDX(all, j, op_mapping *) != mapping; j++) {
+            }
+            if (j == all->nelts) {
+                APR_ARRAY_PUSH(all, op_mapping *) = mapping;
+            }
+        }
+    }
+    return all;
+}
+
 const op_dir_conf *op_dir_conf_get(const request_rec *r)
 {
     return ap_get_module_config(r->per_dir_config, &orthanc_proxy_module);

@@ -46,6 +46,10 @@ typedef struct {
     /* OrthancProxyStudies' facts kept between requests, per process (made
      * at child_init where the cache follows the backend); NULL if none. */
     struct op_studies_memory *studies_memory;
+    /* The jobs users restricted to some studies started through this
+     * mapping, in shared memory (apache/studies/studies_jobs.c); NULL
+     * without mod_slotmem_shm. */
+    struct op_job_owners *job_owners;
 } op_mapping;
 
 /* The cache's settings and state of one server (apache/cache/cache_config.h). */
@@ -129,6 +133,10 @@ typedef struct {
 
 op_server_conf *op_server_conf_get(const server_rec *s);
 const op_dir_conf *op_dir_conf_get(const request_rec *r);
+
+/* Every mapping of MAIN and its virtual hosts once (op_mapping *): a
+ * virtual host lists the main server's after its own. */
+apr_array_header_t *op_distinct_mappings(apr_pool_t *p, server_rec *main);
 
 /* The request's record; NULL when no mapping owns the request. */
 op_request *op_request_get(const request_rec *r);

@@ -38,30 +38,6 @@ static const ap_slotmem_provider_t *slotmem_provider(void)
                               AP_SLOTMEM_PROVIDER_VERSION);
 }
 
-/* Every mapping once: virtual hosts list the main server's after theirs. */
-static apr_array_header_t *distinct_mappings(apr_pool_t *p, server_rec *main)
-{
-    apr_array_header_t *all = apr_array_make(p, 4, sizeof(op_mapping *));
-    server_rec *s;
-
-    for (s = main; s; s = s->next) {
-        const op_server_conf *conf = op_server_conf_get(s);
-        int i, j;
-
-        for (i = 0; i < conf->mappings->nelts; i++) {
-            op_mapping *mapping = APR_ARRAY_IDX(conf->mappings, i,
-                                                op_mapping *);
-            for (j = 0; j < all->nelts
-                        && APR_ARRAY_IDX(all, j, op_mapping *) != mapping; j++) {
-            }
-            if (j == all->nelts) {
-                APR_ARRAY_PUSH(all, op_mapping *) = mapping;
-            }
-        }
-    }
-    return all;
-}
-
 static int create_counters(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
@@ -76,7 +52,7 @@ static int create_counters(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    mappings = distinct_mappings(ptemp, s);
+    mappings = op_distinct_mappings(ptemp, s);
     if (mappings->nelts == 0) {
         return OK;
     }

@@ -25,6 +25,7 @@
 #include "logic/study_query.h"
 #include "apache/request_context.h"
 #include "studies_body.h"
+#include "studies_jobs.h"
 #include "studies_lookup.h"
 #include "studies_request.h"
 
@@ -489,6 +490,9 @@ int op_studies_handler(request_rec *r)
     if (r->handler == NULL || strcmp(r->handler, OP_STUDIES_HANDLER) != 0
         || (req = op_request_get(r)) == NULL || (s = req->studies) == NULL) {
         return DECLINED;
+    }
+    if (s->job_body) {
+        return op_studies_start_job(r, req, s->job_body, s->scope.identity);
     }
     if (s->refs.kind == OP_REFS_QIDO) {
         return qido(r, req, s);

@@ -49,16 +49,13 @@ static op_studies_memory *memory_make(apr_pool_t *pchild, server_rec *s)
 
 void op_studies_memory_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    for (; s; s = s->next) {
-        const op_server_conf *conf = op_server_conf_get(s);
-        int i;
-        for (i = 0; i < conf->mappings->nelts; i++) {
-            op_mapping *m = APR_ARRAY_IDX(conf->mappings, i, op_mapping *);
-            /* A virtual host inherits the main server's mappings: one
-             * memory each, made once. */
-            if (m->cache_backend && m->studies_memory == NULL) {
-                m->studies_memory = memory_make(pchild, s);
-            }
+    apr_array_header_t *mappings = op_distinct_mappings(pchild, s);
+    int i;
+
+    for (i = 0; i < mappings->nelts; i++) {
+        op_mapping *m = APR_ARRAY_IDX(mappings, i, op_mapping *);
+        if (m->cache_backend) {
+            m->studies_memory = memory_make(pchild, s);
         }
     }
 }

@@ -21,6 +21,7 @@
 #include "studies_body.h"
 #include "studies_config.h"
 #include "studies_lookup.h"
+#include "studies_jobs.h"
 #include "studies_request.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
@@ -359,13 +360,23 @@ static int check_reached(request_rec *r, op_request *req,
     return OK;
 }
 
+/* Whether JSON, a request's body, asks for a job ("Asynchronous"). */
+static int asks_for_job(const op_json *json)
+{
+    const op_json *async = json && json->type == OP_JSON_OBJECT
+                           ? op_json_member(json, "Asynchronous") : NULL;
+
+    return async != NULL && async->type != OP_JSON_FALSE;
+}
+
 /* The Orthanc IDs a body of resources names: a JSON array of them, or an
  * object whose "Resources" is one (archives, media, bulk calls); NULL and
- * *WHY when the body is anything else. */
+ * *WHY when the body is anything else.  *JOB: it asks for a job. */
 static apr_array_header_t *ids_of_body(apr_pool_t *p, const char *body,
-                                       apr_size_t len, const char **why)
+                                       apr_size_t len, const char **why,
+                                       int *job)
 {
-    const op_json *list, *async;
+    const op_json *list;
     apr_array_header_t *ids;
     op_json *json;
     int i;
@@ -383,12 +394,7 @@ static apr_array_header_t *ids_of_body(apr_pool_t *p, const char *body,
     if (list == NULL || list->type != OP_JSON_ARRAY) {
         return NULL;
     }
-    if (json->type == OP_JSON_OBJECT
-        && (async = op_json_member(json, "Asynchronous")) != NULL
-        && async->type != OP_JSON_FALSE) {
-        *why = "jobs are not attributed to their creator's studies yet";
-        return NULL;
-    }
+    *job = asks_for_job(json);
     ids = apr_array_make(p, list->items->nelts + 1, sizeof(const char *));
     for (i = 0; i < list->items->nelts; i++) {
         const op_json *item = APR_ARRAY_IDX(list->items, i, const op_json *);
@@ -434,19 +440,59 @@ static apr_array_header_t *ids_of_query(request_rec *r, const char **why)
     return ids;
 }
 
+/* R, checked, starts a job: the handler sends BODY to Orthanc itself and
+ * records the job for the user's scope (studies_jobs.h). */
+static int start_job_here(request_rec *r, op_request *req,
+                          op_studies_request *s, const char *body,
+                          apr_size_t len)
+{
+    if (req->mapping->job_owners == NULL) {
+        return refuse(r, req, "jobs of users restricted to some studies need "
+                      "mod_slotmem_shm (a2enmod slotmem_shm), to record "
+                      "whose they are");
+    }
+    s->job_body = apr_pstrmemdup(r->pool, body, len);
+    req->answer_per_scope = 1;
+    r->handler = OP_STUDIES_HANDLER;
+    return OK;
+}
+
+/* The body of a POST to a resource that may start a job (its archive,
+ * its media): a job is started here, anything else forwarded. */
+static int forward_or_start_job(request_rec *r, op_request *req,
+                                op_studies_request *s)
+{
+    const char *body;
+    apr_size_t len;
+    op_json *json;
+    int rc;
+
+    if ((rc = op_studies_read_body(r, &body, &len)) != OK) {
+        return rc;
+    }
+    if (op_json_parse(r->pool, body, len, &json) == NULL
+        && asks_for_job(json)) {
+        return start_job_here(r, req, s, body, len);
+    }
+    op_studies_forward_body(r, body, len);
+    return OK;
+}
+
 /* A body (or a GET's "resources=") naming resources: every one of them
- * checked, a body then forwarded from memory as it was read. */
+ * checked, a body then forwarded from memory as it was read, or sent by
+ * the handler when it starts a job. */
 static int check_body(request_rec *r, op_request *req, op_studies_request *s)
 {
     const char *body = NULL, *why;
     apr_array_header_t *ids;
     apr_size_t len = 0;
-    int get = s->refs.body == OP_BODY_QUERY, rc, i;
+    int get = s->refs.body == OP_BODY_QUERY, job = 0, rc, i;
 
     if (!get && (rc = op_studies_read_body(r, &body, &len)) != OK) {
         return rc;
     }
-    ids = get ? ids_of_query(r, &why) : ids_of_body(r->pool, body, len, &why);
+    ids = get ? ids_of_query(r, &why)
+              : ids_of_body(r->pool, body, len, &why, &job);
     if (ids == NULL) {
         return refuse(r, req, apr_pstrcat(r->pool, "a user restricted to some "
                       "studies: ", why, NULL));
@@ -464,6 +510,9 @@ static int check_body(request_rec *r, op_request *req, op_studies_request *s)
                 r->pool, "the request names a resource that is not a study %s "
                 "may see", r->user ? r->user : "this user"));
         }
+    }
+    if (job) {
+        return start_job_here(r, req, s, body, len);
     }
     if (!get) {
         op_studies_forward_body(r, body, len);
@@ -513,8 +562,21 @@ int op_studies_decide(request_rec *r)
     case OP_REFS_DICOMWEB:
     case OP_REFS_WADO_URI: {
         int rc = check_reached(r, req, s);
+        if (rc == OK && s->refs.may_start_job
+            && strcmp(r->method, "POST") == 0) {
+            rc = forward_or_start_job(r, req, s);
+        }
         return rc == OK ? DECLINED : rc;
     }
+    case OP_REFS_JOB:
+        /* Its resources were checked against the scope of the user who
+         * started it. */
+        if (op_studies_jobs_owned(req->mapping, s->refs.job,
+                                  s->scope.identity)) {
+            return DECLINED;
+        }
+        return refuse(r, req, "the job was not started by a user who may "
+                      "see the same studies (or Apache restarted since)");
     case OP_REFS_LIST:
         if (s->refs.level == OP_RESOURCE_UNKNOWN) {
             break;

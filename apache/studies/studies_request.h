@@ -28,6 +28,9 @@ typedef struct op_studies_request {
     op_study_scope scope;         /* what the user may see (not all) */
     op_study_refs refs;           /* what the request reaches */
     op_studies_ask *ask;          /* the questions to Orthanc */
+    /* A job to start from the handler (studies_jobs.h): the checked body
+     * to send; NULL otherwise. */
+    const char *job_body;
 } op_studies_request;
 
 /* Whether every study the resource LEVEL/ID reaches (LEVEL may be

@@ -132,8 +132,9 @@ def accounts(module_dir):
 
 @pytest.fixture(scope="module")
 def pacs(orthanc, accounts, archive, make_module_apache):
+    # mod_slotmem_shm holds the owners of the jobs restricted users start.
     return make_module_apache(SITE.format(url=orthanc.url, **accounts),
-                              extra_modules=AUTH_MODULES)
+                              extra_modules=AUTH_MODULES + ("slotmem_shm",))
 
 
 def as_user(pacs, user, method, path, **kwargs):
@@ -509,7 +510,7 @@ def test_archives_and_bulk_calls_check_every_resource_of_their_body(
     assert r.status_code == 200, r.text
     for body in ([a["study"], b["study"]], [a["instances"][0], b["series"]],
                  {"Resources": [a["study"], b["instances"][1]]},
-                 {"Resources": [a["study"]], "Asynchronous": True},
+                 {"Resources": [b["study"]], "Asynchronous": True},
                  [a["patient"]],     # P1 also has B
                  [a["study"], "not-an-id"], [b["study"].upper()]):
         for path in ("/tools/create-archive", "/tools/create-media",
@@ -546,6 +547,56 @@ def test_archives_named_in_the_query_string_check_every_resource(
             # Orthanc before 1.12.2 has no GET form; the module let the
             # request through to it.
             assert r.status_code != 403, r.text
+
+
+def wait_for_job(pacs, user, job):
+    for _ in range(300):
+        r = as_user(pacs, user, "GET", f"/jobs/{job}")
+        assert r.status_code == 200, r.text
+        if r.json()["State"] in ("Success", "Failure"):
+            return r.json()
+        time.sleep(0.1)
+    raise AssertionError(f"job {job} did not end")
+
+
+def test_jobs_are_only_their_creators_scope(pacs, orthanc, archive):
+    a, b, c = archive["A"], archive["B"], archive["C"]
+    started = []
+    for path, body in (("/tools/create-archive",
+                        {"Resources": [a["study"], c["series"]],
+                         "Asynchronous": True}),
+                       (f"/studies/{a['study']}/archive",
+                        {"Asynchronous": True})):
+        r = as_user(pacs, "paula", "POST", path, json=body)
+        assert r.status_code == 200, (path, r.text)
+        job = r.json()["ID"]
+        assert wait_for_job(pacs, "paula", job)["State"] == "Success"
+        r = as_user(pacs, "paula", "GET", f"/jobs/{job}/archive")
+        assert r.status_code == 200 and r.content[:2] == b"PK", r.text
+        started.append(job)
+    for job in started:
+        # Another scope (smith sees C only), and unknown to every scope.
+        for path in (f"/jobs/{job}", f"/jobs/{job}/archive"):
+            refused_by_studies(as_user(pacs, "smith", "GET", path))
+    # A job the module did not see start (Orthanc's own, or an
+    # unrestricted user's) is nobody's.
+    r = requests.post(f"{orthanc.url}/studies/{b['study']}/archive",
+                      json={"Asynchronous": True}, timeout=TIMEOUT)
+    theirs = r.json()["ID"]
+    for path in (f"/jobs/{theirs}", f"/jobs/{theirs}/archive"):
+        r = as_user(pacs, "paula", "GET", path)
+        refused_by_studies(r)
+        assert b["study_uid"] not in r.text
+    # Asked for a job over a forbidden study: refused before any job.
+    jobs_before = requests.get(orthanc.url + "/jobs", timeout=TIMEOUT).json()
+    for path, body in (("/tools/create-archive",
+                        {"Resources": [a["study"], b["series"]],
+                         "Asynchronous": True}),
+                       (f"/studies/{b['study']}/archive",
+                        {"Asynchronous": True})):
+        refused_by_studies(as_user(pacs, "paula", "POST", path, json=body))
+    assert requests.get(orthanc.url + "/jobs",
+                        timeout=TIMEOUT).json() == jobs_before
 
 
 def test_refusals_name_the_rule_and_say_nothing_of_existence(pacs, archive):

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * studies_jobs.c - the owners of the jobs restricted users started (see
+ * studies_jobs.h).
+ */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <ap_provider.h>
+#include <ap_slotmem.h>
+#include <apr_atomic.h>
+#include <apr_strings.h>
+
+#include "logic/cache_key.h"
+#include "logic/json_read.h"
+#include "logic/json_write.h"
+#include "apache/request_context.h"
+#include "studies_jobs.h"
+#include "studies_lookup.h"
+
+APLOG_USE_MODULE(orthanc_proxy);
+
+/* Orthanc's job IDs are UUIDs (36 characters). */
+#define JOB_ID_SIZE 40
+
+typedef struct {
+    /* Written 0 first, then the ID, then the owner: a reader that finds
+     * the same non-zero owner before and after comparing the ID read one
+     * whole entry (the ID cannot have changed in between). */
+    volatile apr_uint64_t owner;
+    char job[JOB_ID_SIZE];
+} job_entry;
+
+struct op_job_owners {
+    volatile apr_uint32_t next;
+    apr_uint32_t reserved;
+    job_entry entries[OP_STUDIES_JOBS];
+};
+
+static apr_uint64_t owner_hash(const char *owner)
+{
+    apr_uint64_t hash = op_hash64(OP_HASH64_INIT, owner, strlen(owner));
+
+    /* 0 marks an entry being written. */
+    return hash ? hash : 1;
+}
+
+int op_studies_jobs_record(const op_mapping *mapping, const char *job,
+                           const char *owner)
+{
+    struct op_job_owners *table = mapping->job_owners;
+    job_entry *e;
+
+    if (table == NULL || strlen(job) >= JOB_ID_SIZE) {
+        return 0;
+    }
+    e = &table->entries[apr_atomic_inc32(&table->next) % OP_STUDIES_JOBS];
+    apr_atomic_set64(&e->owner, 0);
+    /* The atomic operations are full barriers: the ID is written after
+     * the owner is cleared and before it is set. */
+    apr_cpystrn(e->job, job, JOB_ID_SIZE);
+    apr_atomic_set64(&e->owner, owner_hash(owner));
+    return 1;
+}
+
+int op_studies_jobs_owned(const op_mapping *mapping, const char *job,
+                          const char *owner)
+{
+    struct op_job_owners *table = mapping->job_owners;
+    apr_uint64_t wanted = owner_hash(owner);
+    int i;
+
+    if (table == NULL || job == NULL || strlen(job) >= JOB_ID_SIZE) {
+        return 0;
+    }
+    for (i = 0; i < OP_STUDIES_JOBS; i++) {
+        job_entry *e = &table->entries[i];
+        apr_uint64_t before = apr_atomic_read64(&e->owner);
+        int same;
+        if (before != wanted) {
+            continue;
+        }
+        same = strncmp(e->job, job, JOB_ID_SIZE) == 0;
+        if (same && apr_atomic_read64(&e->owner) == wanted) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int create_tables(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp, server_rec *s)
+{
+    const ap_slotmem_provider_t *provider;
+    ap_slotmem_instance_t *slots;
+    apr_array_header_t *mappings;
+    apr_status_t rv;
+    int i;
+
+    /* The first reading of the configuration only checks it. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    mappings = op_distinct_mappings(ptemp, s);
+    provider = ap_lookup_provider(AP_SLOTMEM_PROVIDER_GROUP, "shm",
+                                  AP_SLOTMEM_PROVIDER_VERSION);
+    if (mappings->nelts == 0 || provider == NULL) {
+        /* Restricted users then cannot start jobs (a reason says so). */
+        return OK;
+    }
+    rv = provider->create(&slots, NULL, sizeof(struct op_job_owners),
+                          (unsigned int)mappings->nelts, 0, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "OrthancProxyStudies: the "
+                     "table of jobs could not be created in shared memory; "
+                     "users restricted to some studies cannot start jobs");
+        return OK;
+    }
+    for (i = 0; i < mappings->nelts; i++) {
+        op_mapping *mapping = APR_ARRAY_IDX(mappings, i, op_mapping *);
+        void *slot;
+        if (provider->dptr(slots, (unsigned int)i, &slot) == APR_SUCCESS) {
+            memset(slot, 0, sizeof(struct op_job_owners));
+            mapping->job_owners = slot;
+        }
+    }
+    return OK;
+}
+
+void op_studies_jobs_register(void)
+{
+    ap_hook_post_config(create_tables, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+int op_studies_start_job(request_rec *r, op_request *req, const char *body,
+                         const char *owner)
+{
+    const char *path = apr_pstrcat(r->pool, req->backend_path,
+                                   r->args ? "?" : "", r->args ? r->args : "",
+                                   NULL);
+    op_studies_ask *ask = op_studies_ask_make(r, 0);
+    const char *err, *job, *text;
+    apr_size_t len;
+    op_json *answer;
+    long status = 0;
+
+    if ((err = op_studies_post_json(ask, path, body, &status, &answer))
+        != NULL) {
+        return op_refuse(r, req, HTTP_SERVICE_UNAVAILABLE, apr_pstrcat(
+            r->pool, "the job could not be started: ", err, NULL),
+            "OrthancProxyStudies");
+    }
+    if (status != 200 || answer == NULL) {
+        return op_refuse(r, req, status >= 400 && status < 500
+                         ? (int)status : HTTP_BAD_GATEWAY, apr_psprintf(
+                             r->pool, "Orthanc answered %ld to the job", status),
+                         "OrthancProxyStudies");
+    }
+    job = op_json_string_member(answer, "ID");
+    if (job == NULL || !op_studies_jobs_record(req->mapping, job, owner)) {
+        /* Started, but nobody could be given its output: said so. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "OrthancProxyStudies: "
+                      "job %s started by %s could not be recorded; it will be "
+                      "refused", job ? job : "(no ID)",
+                      r->user ? r->user : "-");
+    }
+    text = op_json_write(r->pool, answer, &len);
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
+    r->no_cache = 1;
+    ap_set_content_length(r, len);
+    if (!r->header_only) {
+        ap_rwrite(text, (int)len, r);
+    }
+    return OK;
+}
