@@ -27,6 +27,7 @@ import pytest
 import requests
 
 import browser_js
+import test_cache
 from harness import SAMPLE_DIR, SRCDIR
 
 SAMPLE_FILES = os.path.join(SRCDIR, "demo", "ohif", "sample_files.py")
@@ -248,40 +249,99 @@ def test_ohif_opening_a_study_is_one_audit_event(loaded_orthanc, audited_site,
 
 
 # ------------------------------------------------------- per-study access
-STUDIES_MODULES = ["auth_basic", "authn_core", "authn_file", "authz_user",
-                   "authz_groupfile"]
+STUDIES_MODULES = ["ldap", "authnz_ldap", "auth_basic", "authn_core",
+                   "authz_user"] + [m for m in test_cache.CACHE_MODULES]
+
+# Three groups in a real LDAP directory (Debian's slapd); "rita", of the
+# CT clinic, may see only the studies of patient 1CT1.
+STUDIES_LDAP = """
+dn: {suffix}
+objectClass: dcObject
+objectClass: organization
+o: Hospital
+dc: hospital
+
+dn: ou=people,{suffix}
+objectClass: organizationalUnit
+ou: people
+
+dn: ou=groups,{suffix}
+objectClass: organizationalUnit
+ou: groups
+
+dn: uid=rita,ou=people,{suffix}
+objectClass: inetOrgPerson
+uid: rita
+cn: Rita
+sn: Clinic
+userPassword: rita
+
+dn: uid=rolf,ou=people,{suffix}
+objectClass: inetOrgPerson
+uid: rolf
+cn: Rolf
+sn: Radiologist
+userPassword: rolf
+
+dn: cn=ct-clinic,ou=groups,{suffix}
+objectClass: groupOfNames
+cn: ct-clinic
+member: uid=rita,ou=people,{suffix}
+
+dn: cn=radiology,ou=groups,{suffix}
+objectClass: groupOfNames
+cn: radiology
+member: uid=rolf,ou=people,{suffix}
+
+dn: cn=research,ou=groups,{suffix}
+objectClass: groupOfNames
+cn: research
+member: uid=rolf,ou=people,{suffix}
+"""
 
 
 @pytest.fixture(scope="module")
 def restricted_site(loaded_orthanc, make_module_apache, module_dir):
-    """The same site behind a login; "rita", in group "ct-clinic", may see
-    only the studies of patient 1CT1 (OrthancProxyStudies)."""
-    htpasswd = os.path.join(module_dir, "studies.htpasswd")
-    groups = os.path.join(module_dir, "studies.groups")
-    subprocess.run(["htpasswd", "-bcB", htpasswd, "rita", "rita"],
-                   check=True, capture_output=True)
-    with open(groups, "w") as f:
-        f.write("ct-clinic: rita\n")
-    for path in (htpasswd, groups):
-        os.chmod(path, 0o644)
-    apache = make_module_apache(f"""
+    """The same site behind an LDAP login, with OrthancProxyCache on;
+    OrthancProxyStudies gives the CT clinic's group the studies of patient
+    1CT1, radiology every study, research those labelled for it."""
+    import ldap_server
+    server = ldap_server.LdapServer(module_dir)
+    server.start()
+    try:
+        server.add(STUDIES_LDAP.format(suffix=ldap_server.SUFFIX))
+        groups = f"ou=groups,{ldap_server.SUFFIX}"
+        apache = make_module_apache(f"""
+CacheQuickHandler Off
+CacheRoot "{test_cache.cache_dir(module_dir)}"
+CacheEnable disk /orthanc/
+CacheDirLevels 2
+CacheDirLength 1
 OrthancProxy /orthanc/ {loaded_orthanc.url}/
 <Location /orthanc/>
+    OrthancProxyCache on
     AuthType Basic
     AuthName "PACS"
-    AuthUserFile "{htpasswd}"
-    AuthGroupFile "{groups}"
+    AuthBasicProvider ldap
+    AuthLDAPURL "{server.url}/ou=people,{ldap_server.SUFFIX}?uid?sub?(objectClass=inetOrgPerson)"
+    AuthLDAPGroupAttribute member
+    AuthLDAPGroupAttributeIsDN on
     Require valid-user
-    OrthancProxyStudies "group ct-clinic" PatientID=1CT1
+    OrthancProxyStudies "ldap-group cn=radiology,{groups}" all
+    OrthancProxyStudies "ldap-group cn=ct-clinic,{groups}" PatientID=1CT1
+    OrthancProxyStudies "ldap-group cn=research,{groups}" label=research
 </Location>
 <Directory "{{docroot}}/ohif">
     FallbackResource /ohif/index.html
 </Directory>
 """, start=False, extra_modules=STUDIES_MODULES)
-    lay_out_site(apache.docroot)
-    apache.start()
-    make_module_apache.started.append(apache)
-    return apache
+        lay_out_site(apache.docroot)
+        apache.start()
+        make_module_apache.started.append(apache)
+        test_cache.wait_for_follower(apache)
+        yield apache
+    finally:
+        server.stop()
 
 
 def test_ohif_for_a_restricted_user_lists_and_opens_only_allowed_studies(
