@@ -75,6 +75,86 @@ static int send_json(request_rec *r, const op_json *json, const char *type)
     return OK;
 }
 
+/* The arguments of QUERY that shape expanded resources ("full", "short",
+ * "simplify", "requestedTags"), as the client wrote them; NULL if none. */
+static const char *shape_arguments(apr_pool_t *p, const char *query)
+{
+    static const char *const SHAPES[] = {
+        "full", "short", "simplify", "requestedTags", NULL
+    };
+    const char *shape = NULL;
+    char *copy, *pair, *state;
+    int i;
+
+    if (query == NULL) {
+        return NULL;
+    }
+    copy = apr_pstrdup(p, query);
+    for (pair = apr_strtok(copy, "&", &state); pair;
+         pair = apr_strtok(NULL, "&", &state)) {
+        apr_size_t name = strcspn(pair, "=");
+        for (i = 0; SHAPES[i]; i++) {
+            if (strlen(SHAPES[i]) == name
+                && strncmp(pair, SHAPES[i], name) == 0) {
+                shape = shape ? apr_pstrcat(p, shape, "&", pair, NULL) : pair;
+            }
+        }
+    }
+    return shape;
+}
+
+/* Sends the items of ITEMS (GET /COLLECTION?expand) that KEEP selects,
+ * paged by PLAN, as the client asked for them: IDs, or resources in the
+ * shape its arguments ask for (read again with them, and selected by
+ * ID, so that the decision always reads the same shape). */
+static int send_list(request_rec *r, op_request *req, op_studies_request *s,
+                     const char *collection, const op_json *items,
+                     const char *keep, const op_list_plan *plan)
+{
+    int expand = asks_expand(r->pool, r->args), i;
+    const char *shape = expand ? shape_arguments(r->pool, r->args) : NULL;
+
+    if (shape) {
+        apr_hash_t *kept = apr_hash_make(r->pool);
+        const char *path = apr_pstrcat(r->pool, "/", collection, "?expand&",
+                                       shape, NULL), *err;
+        op_json *shaped;
+        char *shaped_keep;
+        long status = 0;
+        for (i = 0; i < items->items->nelts; i++) {
+            const char *id = op_json_string_member(
+                APR_ARRAY_IDX(items->items, i, const op_json *), "ID");
+            if (keep[i] && id) {
+                apr_hash_set(kept, id, APR_HASH_KEY_STRING, "");
+            }
+        }
+        if ((err = op_studies_get_json(s->ask, path, &status, &shaped))
+            != NULL) {
+            return unavailable(r, req, err);
+        }
+        if (status != 200 || shaped->type != OP_JSON_ARRAY) {
+            return status == 400
+                   ? op_refuse(r, req, HTTP_BAD_REQUEST, "Orthanc refused "
+                               "the list's arguments", RULE)
+                   : unavailable(r, req, apr_psprintf(
+                         r->pool, "GET %s: Orthanc answered %ld", path,
+                         status));
+        }
+        shaped_keep = apr_pcalloc(r->pool, shaped->items->nelts + 1);
+        for (i = 0; i < shaped->items->nelts; i++) {
+            const char *id = op_json_string_member(
+                APR_ARRAY_IDX(shaped->items, i, const op_json *), "ID");
+            shaped_keep[i] = id && apr_hash_get(kept, id,
+                                                APR_HASH_KEY_STRING);
+        }
+        items = shaped;
+        keep = shaped_keep;
+    }
+    return send_json(r, op_json_select(r->pool, items, keep, plan->offset,
+                                       plan->limit, !expand),
+                     "application/json");
+}
+
 /* Every study, expanded, with whether the scope allows it, by ID. */
 static const char *all_studies(request_rec *r, op_studies_request *s,
                                op_json **studies, apr_hash_t **allowed)
@@ -124,10 +204,7 @@ static int list_studies(request_rec *r, op_request *req,
             APR_ARRAY_IDX(studies->items, i, const op_json *), "ID");
         keep[i] = id && apr_hash_get(allowed, id, APR_HASH_KEY_STRING);
     }
-    return send_json(r, op_json_select(r->pool, studies, keep, plan->offset,
-                                       plan->limit,
-                                       !asks_expand(r->pool, r->args)),
-                     "application/json");
+    return send_list(r, req, s, "studies", studies, keep, plan);
 }
 
 /* Every resource of COLLECTION ("series", "instances"), expanded, in
@@ -187,13 +264,9 @@ static int list_below_studies(request_rec *r, op_request *req,
         return unavailable(r, req, err);
     }
     if (s->refs.level == OP_RESOURCE_SERIES) {
-        instances = series;
-        instances_keep = series_keep;
+        return send_list(r, req, s, "series", series, series_keep, plan);
     }
-    return send_json(r, op_json_select(r->pool, instances, instances_keep,
-                                       plan->offset, plan->limit,
-                                       !asks_expand(r->pool, r->args)),
-                     "application/json");
+    return send_list(r, req, s, "instances", instances, instances_keep, plan);
 }
 
 /* GET /patients: those whose every study the scope allows (a patient's
@@ -233,10 +306,7 @@ static int list_patients(request_rec *r, op_request *req,
             }
         }
     }
-    return send_json(r, op_json_select(r->pool, patients, keep, plan->offset,
-                                       plan->limit,
-                                       !asks_expand(r->pool, r->args)),
-                     "application/json");
+    return send_list(r, req, s, "patients", patients, keep, plan);
 }
 
 /* RetrieveURL (0008,1190) as the plugin wrote it for the module's own

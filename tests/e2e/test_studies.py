@@ -247,6 +247,32 @@ def test_count_resources_counts_only_allowed_studies(pacs, archive, level,
     assert r.json()["Count"] == expected
 
 
+@pytest.mark.parametrize("collection", ["patients", "studies", "series"])
+@pytest.mark.parametrize("shape", ["full", "short", "simplify",
+                                   "requestedTags=InstitutionName"])
+def test_lists_keep_the_shape_the_client_asks_for(pacs, archive, collection,
+                                                  shape):
+    path = f"/{collection}?expand&{shape}"
+    restricted = as_user(pacs, "paula", "GET", path)
+    unrestricted = as_user(pacs, "rad", "GET", path)
+    assert restricted.status_code == 200, restricted.text
+    assert unrestricted.status_code == 200, unrestricted.text
+    everyone = {item["ID"]: item for item in unrestricted.json()}
+    shown = restricted.json()
+    assert shown and all(item["ID"] in everyone for item in shown)
+    def lasting(item):
+        # Stability and the time of the last update change on their own.
+        return {k: v for k, v in item.items()
+                if k not in ("IsStable", "LastUpdate")}
+    for item in shown:
+        # What Orthanc shows an unrestricted user for it.
+        assert lasting(item) == lasting(everyone[item["ID"]]), (path, item)
+    allowed = {"patients": {archive["C"]["patient"]},
+               "studies": {archive[n]["study"] for n in SEES["paula"]},
+               "series": {archive[n]["series"] for n in SEES["paula"]}}
+    assert {item["ID"] for item in shown} == allowed[collection]
+
+
 def test_list_paging_counts_only_allowed_studies(pacs, archive):
     seen = []
     for since in range(3):
