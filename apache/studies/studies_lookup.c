@@ -174,6 +174,29 @@ static const char *ask(op_studies_ask *a, const char *path, const char *body,
     return NULL;
 }
 
+/* GET PATH, one resource: NULL with *ANSWER (200), or with *ABSENT set
+ * when Orthanc has no such resource (404, or 400 for an ID it cannot
+ * read); else why no usable answer came. */
+static const char *get_resource(op_studies_ask *a, const char *path,
+                                op_http_answer *answer, int *absent)
+{
+    const char *err = ask(a, path, NULL, answer);
+
+    *absent = 0;
+    if (err) {
+        return err;
+    }
+    if (answer->status == 404 || answer->status == 400) {
+        *absent = 1;
+        return NULL;
+    }
+    if (answer->status != 200) {
+        return apr_psprintf(a->r->pool, "GET %s: Orthanc answered %ld", path,
+                            answer->status);
+    }
+    return NULL;
+}
+
 static const char *parse(op_studies_ask *a, const op_http_answer *answer,
                          const char *what, op_json **out)
 {
@@ -214,7 +237,7 @@ const char *op_studies_facts(op_studies_ask *a, const char *id,
     op_http_answer answer;
     op_study_facts *read;
     op_json *json;
-    int found;
+    int found, absent = 0;
 
     *facts = recall(a, key, &found);
     if (found) {
@@ -227,17 +250,12 @@ const char *op_studies_facts(op_studies_ask *a, const char *id,
         answer.body = text;
         answer.length = strlen(text);
     }
-    else if ((err = ask(a, path, NULL, &answer)) != NULL) {
+    else if ((err = get_resource(a, path, &answer, &absent)) != NULL) {
         return err;
     }
-    if (answer.status == 404 || answer.status == 400) {
-        *facts = NULL;
+    if (absent) {
         remember(a, key, KIND_FACTS, NULL);
         return NULL;
-    }
-    if (answer.status != 200) {
-        return apr_psprintf(a->r->pool, "GET %s: Orthanc answered %ld", path,
-                            answer.status);
     }
     read = apr_pcalloc(a->r->pool, sizeof(*read));
     if ((err = parse(a, &answer, path, &json)) != NULL
@@ -430,7 +448,7 @@ static const char *parent_of(op_studies_ask *a, op_resource_level level,
     const char *key = apr_pstrcat(a->r->pool, "p:", id, NULL), *err, *path;
     const char *uid, *stamp;
     op_http_answer answer;
-    int found;
+    int found, absent;
 
     *parent = recall(a, key, &found);
     if (found) {
@@ -444,17 +462,9 @@ static const char *parent_of(op_studies_ask *a, op_resource_level level,
         return NULL;
     }
     path = apr_pstrcat(a->r->pool, "/", collection, "/", id, NULL);
-    if ((err = ask(a, path, NULL, &answer)) != NULL) {
+    if ((err = get_resource(a, path, &answer, &absent)) != NULL || absent) {
+        /* An absent one is not remembered: it may be stored later. */
         return err;
-    }
-    if (answer.status == 404 || answer.status == 400) {
-        /* Not remembered: it may be stored later. */
-        *parent = NULL;
-        return NULL;
-    }
-    if (answer.status != 200) {
-        return apr_psprintf(a->r->pool, "GET %s: Orthanc answered %ld", path,
-                            answer.status);
     }
     if ((err = op_audit_read_child(a->r->pool, answer.body, answer.length,
                                    level, parent, &uid)) != NULL) {
@@ -493,7 +503,7 @@ const char *op_studies_of_patient(op_studies_ask *a, const char *id,
     const char *stamp, *text;
     op_audit_subject subject;
     op_http_answer answer;
-    int found;
+    int found, absent;
 
     *studies = (apr_array_header_t *)recall(a, key, &found);
     if (found) {
@@ -506,16 +516,8 @@ const char *op_studies_of_patient(op_studies_ask *a, const char *id,
         return NULL;
     }
     path = apr_pstrcat(a->r->pool, "/patients/", id, NULL);
-    if ((err = ask(a, path, NULL, &answer)) != NULL) {
+    if ((err = get_resource(a, path, &answer, &absent)) != NULL || absent) {
         return err;
-    }
-    if (answer.status == 404 || answer.status == 400) {
-        *studies = NULL;
-        return NULL;
-    }
-    if (answer.status != 200) {
-        return apr_psprintf(a->r->pool, "GET %s: Orthanc answered %ld", path,
-                            answer.status);
     }
     if ((err = op_audit_read_patient(a->r->pool, answer.body, answer.length,
                                      &subject, studies)) != NULL) {

@@ -30,6 +30,31 @@ directory {workdir}/db
 """
 
 
+def directory(people, groups):
+    """LDIF for a hospital's directory: ou=people with PEOPLE ({uid:
+    {attribute: value}}, each person's password their uid) and ou=groups
+    with GROUPS ({cn: [uid, ...]}, groupOfNames)."""
+    entries = [f"dn: {SUFFIX}\nobjectClass: dcObject\n"
+               "objectClass: organization\no: Hospital\ndc: hospital",
+               f"dn: ou=people,{SUFFIX}\nobjectClass: organizationalUnit\n"
+               "ou: people",
+               f"dn: ou=groups,{SUFFIX}\nobjectClass: organizationalUnit\n"
+               "ou: groups"]
+    for uid, attributes in people.items():
+        lines = [f"dn: uid={uid},ou=people,{SUFFIX}",
+                 "objectClass: inetOrgPerson", f"uid: {uid}",
+                 f"cn: {uid.capitalize()}", f"userPassword: {uid}"]
+        attributes = {"sn": uid.capitalize(), **attributes}
+        lines += [f"{name}: {value}" for name, value in attributes.items()]
+        entries.append("\n".join(lines))
+    for cn, members in groups.items():
+        lines = [f"dn: cn={cn},ou=groups,{SUFFIX}", "objectClass: groupOfNames",
+                 f"cn: {cn}"]
+        lines += [f"member: uid={m},ou=people,{SUFFIX}" for m in members]
+        entries.append("\n".join(lines))
+    return "\n\n".join(entries) + "\n"
+
+
 class LdapServer:
     def __init__(self, workdir):
         self.workdir = os.path.join(workdir, "slapd")

@@ -254,50 +254,9 @@ STUDIES_MODULES = ["ldap", "authnz_ldap", "auth_basic", "authn_core",
 
 # Three groups in a real LDAP directory (Debian's slapd); "rita", of the
 # CT clinic, may see only the studies of patient 1CT1.
-STUDIES_LDAP = """
-dn: {suffix}
-objectClass: dcObject
-objectClass: organization
-o: Hospital
-dc: hospital
-
-dn: ou=people,{suffix}
-objectClass: organizationalUnit
-ou: people
-
-dn: ou=groups,{suffix}
-objectClass: organizationalUnit
-ou: groups
-
-dn: uid=rita,ou=people,{suffix}
-objectClass: inetOrgPerson
-uid: rita
-cn: Rita
-sn: Clinic
-userPassword: rita
-
-dn: uid=rolf,ou=people,{suffix}
-objectClass: inetOrgPerson
-uid: rolf
-cn: Rolf
-sn: Radiologist
-userPassword: rolf
-
-dn: cn=ct-clinic,ou=groups,{suffix}
-objectClass: groupOfNames
-cn: ct-clinic
-member: uid=rita,ou=people,{suffix}
-
-dn: cn=radiology,ou=groups,{suffix}
-objectClass: groupOfNames
-cn: radiology
-member: uid=rolf,ou=people,{suffix}
-
-dn: cn=research,ou=groups,{suffix}
-objectClass: groupOfNames
-cn: research
-member: uid=rolf,ou=people,{suffix}
-"""
+STUDIES_PEOPLE = {"rita": {}, "rolf": {}}
+STUDIES_GROUPS = {"ct-clinic": ["rita"], "radiology": ["rolf"],
+                  "research": ["rolf"]}
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +268,7 @@ def restricted_site(loaded_orthanc, make_module_apache, module_dir):
     server = ldap_server.LdapServer(module_dir)
     server.start()
     try:
-        server.add(STUDIES_LDAP.format(suffix=ldap_server.SUFFIX))
+        server.add(ldap_server.directory(STUDIES_PEOPLE, STUDIES_GROUPS))
         groups = f"ou=groups,{ldap_server.SUFFIX}"
         apache = make_module_apache(f"""
 CacheQuickHandler Off

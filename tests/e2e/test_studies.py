@@ -810,59 +810,13 @@ def test_decisions_are_remembered_while_the_follower_vouches_for_them(
 LDAP_MODULES = ("ldap", "authnz_ldap", "auth_basic", "authn_core",
                 "authz_user")
 
-LDAP_ENTRIES = """
-dn: {suffix}
-objectClass: dcObject
-objectClass: organization
-o: Hospital
-dc: hospital
-
-dn: ou=people,{suffix}
-objectClass: organizationalUnit
-ou: people
-
-dn: ou=groups,{suffix}
-objectClass: organizationalUnit
-ou: groups
-
-dn: uid=lena,ou=people,{suffix}
-objectClass: inetOrgPerson
-uid: lena
-cn: Lena
-sn: Partner
-departmentNumber: Partner Clinic North
-userPassword: lena
-
-dn: uid=rolf,ou=people,{suffix}
-objectClass: inetOrgPerson
-uid: rolf
-cn: Rolf
-sn: Radiologist
-userPassword: rolf
-
-dn: uid=nils,ou=people,{suffix}
-objectClass: inetOrgPerson
-uid: nils
-cn: Nils
-sn: Nobody
-departmentNumber: General Hospital
-userPassword: nils
-
-dn: cn=radiology,ou=groups,{suffix}
-objectClass: groupOfNames
-cn: radiology
-member: uid=rolf,ou=people,{suffix}
-
-dn: cn=partners,ou=groups,{suffix}
-objectClass: groupOfNames
-cn: partners
-member: uid=lena,ou=people,{suffix}
-
-dn: cn=research,ou=groups,{suffix}
-objectClass: groupOfNames
-cn: research
-member: uid=rolf,ou=people,{suffix}
-"""
+# Three groups; lena's department names her institution.
+LDAP_PEOPLE = {"lena": {"sn": "Partner",
+                        "departmentNumber": "Partner Clinic North"},
+               "rolf": {"sn": "Radiologist"},
+               "nils": {"sn": "Nobody", "departmentNumber": "General Hospital"}}
+LDAP_GROUPS = {"radiology": ["rolf"], "partners": ["lena"],
+               "research": ["rolf"]}
 
 LDAP_SITE = """
 KeepAliveTimeout 1
@@ -888,7 +842,7 @@ def ldap_pacs(orthanc, archive, module_dir, make_module_apache):
     server = ldap_server.LdapServer(module_dir)
     server.start()
     try:
-        server.add(LDAP_ENTRIES.format(suffix=ldap_server.SUFFIX))
+        server.add(ldap_server.directory(LDAP_PEOPLE, LDAP_GROUPS))
         yield make_module_apache(
             LDAP_SITE.format(url=orthanc.url, ldap=server.url,
                              suffix=ldap_server.SUFFIX),
