@@ -111,11 +111,12 @@ static int send_list(request_rec *r, op_request *req, op_studies_request *s,
                      const char *collection, const op_json *items,
                      const char *keep, const op_list_plan *plan)
 {
-    int expand = asks_expand(r->pool, r->args), i;
+    int expand = asks_expand(r->pool, r->args);
     const char *shape = expand ? shape_arguments(r->pool, r->args) : NULL;
 
     if (shape) {
         apr_hash_t *kept = apr_hash_make(r->pool);
+        int i;
         const char *path = apr_pstrcat(r->pool, "/", collection, "?expand&",
                                        shape, NULL), *err;
         op_json *shaped;

@@ -271,6 +271,24 @@ const char *op_studies_facts(op_studies_ask *a, const char *id,
     return NULL;
 }
 
+/* POST /tools/find with BODY: its answer in *JSON, or why none came. */
+static const char *search(op_studies_ask *a, const op_json *body,
+                          op_json **json)
+{
+    op_http_answer answer;
+    const char *err = ask(a, "/tools/find", op_json_write(a->r->pool, body,
+                                                          NULL), &answer);
+
+    if (err) {
+        return err;
+    }
+    if (answer.status != 200) {
+        return apr_psprintf(a->r->pool, "POST /tools/find: Orthanc answered "
+                            "%ld", answer.status);
+    }
+    return parse(a, &answer, "POST /tools/find", json);
+}
+
 /* Remembers the answer of a search at the study level (expanded): each
  * study's facts, and each of UIDS' studies (kept with STAMPS, read before
  * the search: the facts are not, as theirs could not be). */
@@ -324,7 +342,6 @@ static const char *find_uids(op_studies_ask *a,
     const char **stamps = apr_pcalloc(a->r->pool, sizeof(const char *)
                                              * (apr_size_t)(uids->nelts + 1));
     const char *list = "", *err;
-    op_http_answer answer;
     op_json *json;
     int i;
 
@@ -341,15 +358,7 @@ static const char *find_uids(op_studies_ask *a,
     op_json_set(a->r->pool, body, "Query", query);
     op_json_set(a->r->pool, body, "Expand", op_json_new(a->r->pool,
                                                         OP_JSON_TRUE));
-    if ((err = ask(a, "/tools/find", op_json_write(a->r->pool, body, NULL),
-                   &answer)) != NULL) {
-        return err;
-    }
-    if (answer.status != 200) {
-        return apr_psprintf(a->r->pool, "POST /tools/find: Orthanc answered "
-                            "%ld", answer.status);
-    }
-    if ((err = parse(a, &answer, "POST /tools/find", &json)) != NULL) {
+    if ((err = search(a, body, &json)) != NULL) {
         return err;
     }
     return take_studies(a, json, uids, stamps);
@@ -584,7 +593,6 @@ const char *op_studies_instances_of_uid(op_studies_ask *a, const char *uid,
     op_json *body = op_json_new(a->r->pool, OP_JSON_OBJECT);
     op_json *query = op_json_new(a->r->pool, OP_JSON_OBJECT);
     const char *stamp, *text;
-    op_http_answer answer;
     op_json *json;
     int found, i;
 
@@ -602,15 +610,7 @@ const char *op_studies_instances_of_uid(op_studies_ask *a, const char *uid,
     op_json_set(a->r->pool, body, "Level",
                 op_json_new_string(a->r->pool, "Instance"));
     op_json_set(a->r->pool, body, "Query", query);
-    if ((err = ask(a, "/tools/find", op_json_write(a->r->pool, body, NULL),
-                   &answer)) != NULL) {
-        return err;
-    }
-    if (answer.status != 200) {
-        return apr_psprintf(a->r->pool, "POST /tools/find: Orthanc answered "
-                            "%ld", answer.status);
-    }
-    if ((err = parse(a, &answer, "POST /tools/find", &json)) != NULL) {
+    if ((err = search(a, body, &json)) != NULL) {
         return err;
     }
     if (json->type != OP_JSON_ARRAY) {
