@@ -20,8 +20,8 @@
 #include "apache/request_context.h"
 #include "studies_body.h"
 #include "studies_config.h"
-#include "studies_lookup.h"
 #include "studies_jobs.h"
+#include "studies_lookup.h"
 #include "studies_request.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
