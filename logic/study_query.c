@@ -10,24 +10,11 @@
 #include <strings.h>
 #include <apr_strings.h>
 
+#include "hex.h"
 #include "json_write.h"
 #include "query_reading.h"
 
 /* ------------------------------------------------------- tag names */
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 static int is_space(char c)
 {
@@ -54,8 +41,8 @@ static int scan_hex(const char **s, const char *end, unsigned *out)
         c += 2;
         digits = 1;                 /* "0x" alone reads as 0 */
     }
-    while (c < end && hex_value(*c) >= 0) {
-        value = (value * 16 + (unsigned long)hex_value(*c)) & 0xffffUL;
+    while (c < end && op_hex_value((unsigned char)*c) >= 0) {
+        value = (value * 16 + (unsigned long)op_hex_value((unsigned char)*c)) & 0xffffUL;
         c++;
         digits++;
     }
@@ -80,8 +67,8 @@ int op_dicom_name_may_be(const char *name, apr_size_t len,
     if (len == 8) {
         unsigned long v = 0;
         apr_size_t i;
-        for (i = 0; i < 8 && hex_value(name[i]) >= 0; i++) {
-            v = v * 16 + (unsigned long)hex_value(name[i]);
+        for (i = 0; i < 8 && op_hex_value((unsigned char)name[i]) >= 0; i++) {
+            v = v * 16 + (unsigned long)op_hex_value((unsigned char)name[i]);
         }
         if (i == 8 && v == ((unsigned long)attribute->group << 16
                             | attribute->element)) {

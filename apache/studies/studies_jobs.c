@@ -7,18 +7,14 @@
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
-#include <http_protocol.h>
 #include <ap_provider.h>
 #include <ap_slotmem.h>
 #include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include "logic/cache_key.h"
-#include "logic/json_read.h"
-#include "logic/json_write.h"
 #include "apache/request_context.h"
 #include "studies_jobs.h"
-#include "studies_lookup.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
 
@@ -132,47 +128,4 @@ static int create_tables(apr_pool_t *pconf, apr_pool_t *plog,
 void op_studies_jobs_register(void)
 {
     ap_hook_post_config(create_tables, NULL, NULL, APR_HOOK_MIDDLE);
-}
-
-int op_studies_start_job(request_rec *r, op_request *req, const char *body,
-                         const char *owner)
-{
-    const char *path = apr_pstrcat(r->pool, req->backend_path,
-                                   r->args ? "?" : "", r->args ? r->args : "",
-                                   NULL);
-    op_studies_ask *ask = op_studies_ask_make(r, 0);
-    const char *err, *job, *text;
-    apr_size_t len;
-    op_json *answer;
-    long status = 0;
-
-    if ((err = op_studies_post_json(ask, path, body, &status, &answer))
-        != NULL) {
-        return op_refuse(r, req, HTTP_SERVICE_UNAVAILABLE, apr_pstrcat(
-            r->pool, "the job could not be started: ", err, NULL),
-            "OrthancProxyStudies");
-    }
-    if (status != 200 || answer == NULL) {
-        return op_refuse(r, req, status >= 400 && status < 500
-                         ? (int)status : HTTP_BAD_GATEWAY, apr_psprintf(
-                             r->pool, "Orthanc answered %ld to the job", status),
-                         "OrthancProxyStudies");
-    }
-    job = op_json_string_member(answer, "ID");
-    if (job == NULL || !op_studies_jobs_record(req->mapping, job, owner)) {
-        /* Started, but nobody could be given its output: said so. */
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "OrthancProxyStudies: "
-                      "job %s started by %s could not be recorded; it will be "
-                      "refused", job ? job : "(no ID)",
-                      r->user ? r->user : "-");
-    }
-    text = op_json_write(r->pool, answer, &len);
-    ap_set_content_type(r, "application/json");
-    apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
-    r->no_cache = 1;
-    ap_set_content_length(r, len);
-    if (!r->header_only) {
-        ap_rwrite(text, (int)len, r);
-    }
-    return OK;
 }

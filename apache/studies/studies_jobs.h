@@ -39,9 +39,4 @@ int op_studies_jobs_record(const op_mapping *mapping, const char *job,
 int op_studies_jobs_owned(const op_mapping *mapping, const char *job,
                           const char *owner);
 
-/* Answers R (checked already) by sending BODY to Orthanc with R's method
- * and path, and records the job Orthanc started for OWNER. */
-int op_studies_start_job(request_rec *r, op_request *req, const char *body,
-                         const char *owner);
-
 #endif

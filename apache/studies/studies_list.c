@@ -552,6 +552,42 @@ static int lookup(request_rec *r, op_request *req, op_studies_request *s)
                      "application/json");
 }
 
+/* A job a restricted user asked for, checked already: BODY sent to
+ * Orthanc with R's method and path, and the job it started recorded for
+ * OWNER (studies_jobs.h). */
+static int start_job(request_rec *r, op_request *req, const char *body,
+                     const char *owner)
+{
+    const char *path = apr_pstrcat(r->pool, req->backend_path,
+                                   r->args ? "?" : "", r->args ? r->args : "",
+                                   NULL);
+    op_studies_ask *ask = op_studies_ask_make(r, 0);
+    const char *err, *job;
+    op_json *answer;
+    long status = 0;
+
+    if ((err = op_studies_post_json(ask, path, body, &status, &answer))
+        != NULL) {
+        return op_refuse(r, req, HTTP_SERVICE_UNAVAILABLE, apr_pstrcat(
+            r->pool, "the job could not be started: ", err, NULL), RULE);
+    }
+    if (status != 200 || answer == NULL) {
+        return op_refuse(r, req, status >= 400 && status < 500
+                         ? (int)status : HTTP_BAD_GATEWAY, apr_psprintf(
+                             r->pool, "Orthanc answered %ld to the job", status),
+                         RULE);
+    }
+    job = op_json_string_member(answer, "ID");
+    if (job == NULL || !op_studies_jobs_record(req->mapping, job, owner)) {
+        /* Started, but nobody could be given its output: said so. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "OrthancProxyStudies: "
+                      "job %s started by %s could not be recorded; it will be "
+                      "refused", job ? job : "(no ID)",
+                      r->user ? r->user : "-");
+    }
+    return send_json(r, answer, "application/json");
+}
+
 int op_studies_handler(request_rec *r)
 {
     op_request *req;
@@ -563,7 +599,7 @@ int op_studies_handler(request_rec *r)
         return DECLINED;
     }
     if (s->job_body) {
-        return op_studies_start_job(r, req, s->job_body, s->scope.identity);
+        return start_job(r, req, s->job_body, s->scope.identity);
     }
     if (s->refs.kind == OP_REFS_QIDO) {
         return qido(r, req, s);
