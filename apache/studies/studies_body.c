@@ -3,6 +3,11 @@
  * studies_body.c - reading a small body first, forwarding it from memory
  * (see studies_body.h).
  */
+/* Before APR's headers: without offsetof, APR_OFFSETOF (under the brigade
+ * and bucket macros) takes a member address through a null pointer, which
+ * is undefined behaviour (UBSan and clang's -Wnull-pointer-subtraction). */
+#include <stddef.h>
+
 #include <httpd.h>
 #include <http_config.h>
 #include <http_protocol.h>
