@@ -55,6 +55,13 @@ struct op_cache_follower {
     volatile apr_uint32_t stopping;
 };
 
+/* What a look-up of one resource found, kept for the rest of its pass. */
+typedef struct {
+    int attributed;             /* 0: the look-up made everything fresh */
+    const char *uid;            /* NULL when Orthanc showed none */
+    const char *parent;
+} looked_up;
+
 /* One pass over the log. */
 typedef struct {
     op_cache_follower *f;
@@ -62,7 +69,7 @@ typedef struct {
     apr_time_t start, deadline;
     op_gen_table *gen;
     op_follow_state *state;
-    apr_hash_t *looked_up;      /* "series/ID" -> "" */
+    apr_hash_t *looked_up;      /* "series/ID" -> looked_up */
     int lookups;
     apr_int64_t new_instances;
     const char *everything;     /* why everything was made fresh, or NULL */
@@ -246,6 +253,8 @@ static const char *apply_resource(pass *ps, apr_pool_t *p,
         OP_SCOPE_INSTANCE
     };
     const char *collection = op_resource_collection(level), *err, *seen;
+    const looked_up *before;
+    looked_up *found;
     op_resource_info info;
     op_http_answer answer;
 
@@ -258,14 +267,28 @@ static const char *apply_resource(pass *ps, apr_pool_t *p,
         return NULL;
     }
     seen = apr_pstrcat(ps->p, collection, "/", id, NULL);
-    if (apr_hash_get(ps->looked_up, seen, APR_HASH_KEY_STRING)) {
-        return NULL;
+    if ((before = apr_hash_get(ps->looked_up, seen, APR_HASH_KEY_STRING))
+        != NULL) {
+        /* Looked up earlier in this pass: not asked again, but its UID's
+         * and its parents' counters move again all the same - an answer
+         * may have been cached under the values of the first change. */
+        if (!before->attributed) {
+            everything(ps, "a change the cache could not attribute earlier "
+                       "in this pass");
+            return NULL;
+        }
+        if (before->uid) {
+            bump(ps, OP_SCOPE_UID, before->uid);
+        }
+        return apply_resource(ps, p, (op_resource_level)(level - 1),
+                              before->parent);
     }
     if (ps->lookups >= MAX_LOOKUPS) {
         everything(ps, "more resources changed than one pass looks up");
         return NULL;
     }
-    apr_hash_set(ps->looked_up, seen, APR_HASH_KEY_STRING, "");
+    found = apr_pcalloc(ps->p, sizeof(*found));
+    apr_hash_set(ps->looked_up, seen, APR_HASH_KEY_STRING, found);
     ps->lookups++;
     if ((err = get(ps, p, apr_pstrcat(p, "/", seen, NULL), &answer)) != NULL) {
         return err;
@@ -285,6 +308,10 @@ static const char *apply_resource(pass *ps, apr_pool_t *p,
         everything(ps, apr_psprintf(ps->p, "GET /%s gave no parent", seen));
         return NULL;
     }
+    /* Kept in the pass's memory: P is one page's. */
+    found->attributed = 1;
+    found->parent = apr_pstrdup(ps->p, info.parent);
+    found->uid = apr_pstrdup(ps->p, info.uid);
     if (info.uid) {
         bump(ps, OP_SCOPE_UID, info.uid);
     }
