@@ -127,6 +127,26 @@ def sanitizer_reports():
     return reports
 
 
+
+def basic_accounts(directory, name, users):
+    """USERS ({user: group or None}) for mod_authn_file and
+    mod_authz_groupfile: NAME.htpasswd (each password the user's name) and
+    NAME.groups in DIRECTORY, readable by Apache's children; their paths
+    as {"htpasswd": ..., "groups": ...}."""
+    htpasswd = os.path.join(directory, name + ".htpasswd")
+    groups = os.path.join(directory, name + ".groups")
+    for i, user in enumerate(users):
+        subprocess.run(["htpasswd", "-b", "-B"] + (["-c"] if i == 0 else [])
+                       + [htpasswd, user, user], check=True,
+                       capture_output=True)
+    with open(groups, "w") as f:
+        for user, group in users.items():
+            if group:
+                f.write(f"{group}: {user}\n")
+    for path in (htpasswd, groups):
+        os.chmod(path, 0o644)
+    return {"htpasswd": htpasswd, "groups": groups}
+
 def free_port():
     """A TCP port on 127.0.0.1 nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -12,14 +12,14 @@ user against the provider-protected prefixes.
 
 import json
 import os
-import subprocess
 import uuid
 
 import pytest
 import requests
 
 import test_attacks as attacks
-from harness import SAMPLE_DIR, parse_responses, raw_request
+from harness import SAMPLE_DIR, basic_accounts, parse_responses, \
+    raw_request
 
 CT_SMALL = os.path.join(SAMPLE_DIR, "CT_small.dcm")
 MR_SMALL = os.path.join(SAMPLE_DIR, "MR_small.dcm")
@@ -80,19 +80,7 @@ AllowEncodedSlashes {encoded_slashes}
 
 @pytest.fixture(scope="module")
 def accounts(module_dir):
-    htpasswd = os.path.join(module_dir, "users.htpasswd")
-    groups = os.path.join(module_dir, "users.groups")
-    for i, user in enumerate(USERS):
-        subprocess.run(["htpasswd", "-b", "-B"] + (["-c"] if i == 0 else [])
-                       + [htpasswd, user, user], check=True,
-                       capture_output=True)
-    with open(groups, "w") as f:
-        for user, group in USERS.items():
-            if group:
-                f.write(f"{group}: {user}\n")
-    for path in (htpasswd, groups):
-        os.chmod(path, 0o644)
-    return {"htpasswd": htpasswd, "groups": groups}
+    return basic_accounts(module_dir, "users", USERS)
 
 
 def login(accounts):

@@ -16,7 +16,6 @@ carried its UID.
 
 import io
 import os
-import subprocess
 import time
 
 import pydicom
@@ -26,7 +25,7 @@ import requests
 import test_cache
 from test_cache import MAX_DELAY
 from ct_series import instance_bytes, new_series
-from harness import orthanc_version
+from harness import basic_accounts, orthanc_version
 
 TIMEOUT = 60
 
@@ -115,19 +114,7 @@ def archive(orthanc):
 
 @pytest.fixture(scope="module")
 def accounts(module_dir):
-    htpasswd = os.path.join(module_dir, "studies.htpasswd")
-    groups = os.path.join(module_dir, "studies.groups")
-    for i, user in enumerate(USERS):
-        subprocess.run(["htpasswd", "-b", "-B"] + (["-c"] if i == 0 else [])
-                       + [htpasswd, user, user], check=True,
-                       capture_output=True)
-    with open(groups, "w") as f:
-        for user, group in USERS.items():
-            if group:
-                f.write(f"{group}: {user}\n")
-    for path in (htpasswd, groups):
-        os.chmod(path, 0o644)
-    return {"htpasswd": htpasswd, "groups": groups}
+    return basic_accounts(module_dir, "studies", USERS)
 
 
 @pytest.fixture(scope="module")
