@@ -131,20 +131,25 @@ static int preferred_member(const op_cache_follower *f)
     return best;
 }
 
-/* Start a pass on the preferred member.  Moving to another one is logged:
- * when mod_proxy already holds the one in use in error, no request of the
- * follower fails, and this line is how an administrator sees it changed. */
+/* Read the changes from member TO from now on, and say so: when mod_proxy
+ * already holds the member in use in error, no request of the follower
+ * fails, and this line is how an administrator sees the move. */
+static void move_to_member(op_cache_follower *f, int to, const char *why)
+{
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, f->s, "OrthancProxyCache: "
+                 "reading the changes of %s from %s instead of %s: %s",
+                 f->backend->url, f->members[to].target.url,
+                 f->members[f->current].target.url, why);
+    f->current = to;
+}
+
+/* Start a pass on the preferred member. */
 static void use_preferred_member(op_cache_follower *f)
 {
     int chosen = preferred_member(f);
 
     if (chosen != f->current) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, f->s, "OrthancProxyCache: "
-                     "reading the changes of %s from %s instead of %s "
-                     "(mod_proxy's status of the members)", f->backend->url,
-                     f->members[chosen].target.url,
-                     f->members[f->current].target.url);
-        f->current = chosen;
+        move_to_member(f, chosen, "mod_proxy's status of the members");
     }
 }
 
@@ -188,10 +193,7 @@ static const char *get(pass *ps, apr_pool_t *p, const char *path,
         if (f->n_members == 1 || apr_time_now() >= ps->deadline) {
             break;
         }
-        f->current = next_member(f, f->current);
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, f->s, "OrthancProxyCache: %s; "
-                     "reading the changes of %s from %s instead", err,
-                     f->backend->url, f->members[f->current].target.url);
+        move_to_member(f, next_member(f, f->current), err);
     }
     return answered ? NULL : err;
 }
