@@ -5,29 +5,27 @@
  */
 #include <httpd.h>
 #include <http_config.h>
-#include <ap_provider.h>
-#include <ap_slotmem.h>
 #include <apr_strings.h>
 
+#include "apache/shared_slots.h"
 #include "cache_generations.h"
 
 const char *op_cache_generations_create(apr_pool_t *pconf, apr_pool_t *ptemp,
                                         apr_array_header_t *backends)
 {
-    const ap_slotmem_provider_t *provider = ap_lookup_provider(
-        AP_SLOTMEM_PROVIDER_GROUP, "shm", AP_SLOTMEM_PROVIDER_VERSION);
-    ap_slotmem_instance_t *slots;
+    void **slots;
     apr_status_t rv;
     int i;
 
-    if (provider == NULL) {
+    if (!op_shared_slots_available()) {
         return "mod_slotmem_shm is not loaded (Debian: a2enmod slotmem_shm)";
     }
     if (backends->nelts == 0) {
         return NULL;
     }
-    rv = provider->create(&slots, NULL, sizeof(op_cache_slot),
-                          (unsigned int)backends->nelts, 0, pconf);
+    slots = apr_pcalloc(ptemp, sizeof(void *) * (apr_size_t)backends->nelts);
+    rv = op_shared_slots_create(pconf, sizeof(op_cache_slot), backends->nelts,
+                                slots);
     if (rv != APR_SUCCESS) {
         return apr_psprintf(ptemp, "its shared memory (%" APR_SIZE_T_FMT
                             " bytes) could not be created: %pm",
@@ -37,20 +35,13 @@ const char *op_cache_generations_create(apr_pool_t *pconf, apr_pool_t *ptemp,
         op_cache_backend *backend = APR_ARRAY_IDX(backends, i,
                                                   op_cache_backend *);
         apr_uint64_t epoch;
-        void *slot;
 
-        if ((rv = provider->dptr(slots, (unsigned int)i, &slot))
-            != APR_SUCCESS) {
-            return apr_psprintf(ptemp, "its shared memory has no slot %d: %pm",
-                                i, &rv);
-        }
         if ((rv = apr_generate_random_bytes((unsigned char *)&epoch,
                                             sizeof(epoch))) != APR_SUCCESS) {
             return apr_psprintf(ptemp, "no random epoch: %pm", &rv);
         }
-        backend->slot = slot;
+        backend->slot = slots[i];
         op_gen_init(&backend->slot->gen, epoch);
-        memset(&backend->slot->follow, 0, sizeof(backend->slot->follow));
     }
     return NULL;
 }

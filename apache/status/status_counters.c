@@ -20,31 +20,21 @@
 #include <http_log.h>
 #include <http_core.h>
 #include <http_protocol.h>
-#include <ap_provider.h>
-#include <ap_slotmem.h>
 #include <apr_atomic.h>
 
 #include "logic/traffic_counters.h"
 #include "apache/request_context.h"
+#include "apache/shared_slots.h"
 #include "status_counters.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
 
-#define SLOTMEM_PROVIDER "shm"
-
-static const ap_slotmem_provider_t *slotmem_provider(void)
-{
-    return ap_lookup_provider(AP_SLOTMEM_PROVIDER_GROUP, SLOTMEM_PROVIDER,
-                              AP_SLOTMEM_PROVIDER_VERSION);
-}
-
 static int create_counters(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
-    const ap_slotmem_provider_t *provider;
-    ap_slotmem_instance_t *slots;
     apr_array_header_t *mappings;
     apr_time_t now = apr_time_now();
+    void **slots;
     apr_status_t rv;
     int i;
 
@@ -56,13 +46,14 @@ static int create_counters(apr_pool_t *pconf, apr_pool_t *plog,
     if (mappings->nelts == 0) {
         return OK;
     }
-    if ((provider = slotmem_provider()) == NULL) {
+    slots = apr_pcalloc(ptemp, sizeof(void *) * (apr_size_t)mappings->nelts);
+    rv = op_shared_slots_create(pconf, sizeof(op_traffic_counters),
+                                mappings->nelts, slots);
+    if (rv == APR_ENOTIMPL) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "%s",
                      op_status_counters_missing());
         return OK;
     }
-    rv = provider->create(&slots, NULL, sizeof(op_traffic_counters),
-                          (unsigned int)mappings->nelts, 0, pconf);
     if (rv != APR_SUCCESS) {
         /* The proxy works without its counters. */
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "the status page's "
@@ -72,13 +63,8 @@ static int create_counters(apr_pool_t *pconf, apr_pool_t *plog,
     }
     for (i = 0; i < mappings->nelts; i++) {
         op_mapping *mapping = APR_ARRAY_IDX(mappings, i, op_mapping *);
-        void *slot;
 
-        if (provider->dptr(slots, (unsigned int)i, &slot) != APR_SUCCESS) {
-            continue;
-        }
-        memset(slot, 0, sizeof(op_traffic_counters));
-        mapping->counters = slot;
+        mapping->counters = slots[i];
         mapping->counters->since = (apr_uint64_t)now;
     }
     return OK;
@@ -86,7 +72,7 @@ static int create_counters(apr_pool_t *pconf, apr_pool_t *plog,
 
 const char *op_status_counters_missing(void)
 {
-    return slotmem_provider() == NULL
+    return !op_shared_slots_available()
            ? "nothing is counted for the status page: mod_slotmem_shm is not "
              "loaded (Debian: a2enmod slotmem_shm)"
            : "nothing is counted for the status page: its shared memory "

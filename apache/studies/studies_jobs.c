@@ -7,13 +7,12 @@
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
-#include <ap_provider.h>
-#include <ap_slotmem.h>
 #include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include "logic/cache_key.h"
 #include "apache/request_context.h"
+#include "apache/shared_slots.h"
 #include "studies_jobs.h"
 
 APLOG_USE_MODULE(orthanc_proxy);
@@ -89,9 +88,8 @@ int op_studies_jobs_owned(const op_mapping *mapping, const char *job,
 static int create_tables(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp, server_rec *s)
 {
-    const ap_slotmem_provider_t *provider;
-    ap_slotmem_instance_t *slots;
     apr_array_header_t *mappings;
+    void **slots;
     apr_status_t rv;
     int i;
 
@@ -100,14 +98,16 @@ static int create_tables(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     mappings = op_distinct_mappings(ptemp, s);
-    provider = ap_lookup_provider(AP_SLOTMEM_PROVIDER_GROUP, "shm",
-                                  AP_SLOTMEM_PROVIDER_VERSION);
-    if (mappings->nelts == 0 || provider == NULL) {
+    if (mappings->nelts == 0) {
+        return OK;
+    }
+    slots = apr_pcalloc(ptemp, sizeof(void *) * (apr_size_t)mappings->nelts);
+    rv = op_shared_slots_create(pconf, sizeof(struct op_job_owners),
+                                mappings->nelts, slots);
+    if (rv == APR_ENOTIMPL) {
         /* Restricted users then cannot start jobs (a reason says so). */
         return OK;
     }
-    rv = provider->create(&slots, NULL, sizeof(struct op_job_owners),
-                          (unsigned int)mappings->nelts, 0, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "OrthancProxyStudies: the "
                      "table of jobs could not be created in shared memory; "
@@ -115,12 +115,7 @@ static int create_tables(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     for (i = 0; i < mappings->nelts; i++) {
-        op_mapping *mapping = APR_ARRAY_IDX(mappings, i, op_mapping *);
-        void *slot;
-        if (provider->dptr(slots, (unsigned int)i, &slot) == APR_SUCCESS) {
-            memset(slot, 0, sizeof(struct op_job_owners));
-            mapping->job_owners = slot;
-        }
+        APR_ARRAY_IDX(mappings, i, op_mapping *)->job_owners = slots[i];
     }
     return OK;
 }
