@@ -206,6 +206,20 @@ static int parse_count(const char *text, apr_int64_t *out)
     return 1;
 }
 
+/* Which of the two NAMES the argument name NAME (LEN bytes) is: 0, 1, or -1
+ * for neither. */
+static int paging_name(const char *const names[2], const char *name,
+                       apr_size_t len)
+{
+    int k;
+    for (k = 0; k < 2; k++) {
+        if (len == strlen(names[k]) && memcmp(name, names[k], len) == 0) {
+            return k;
+        }
+    }
+    return -1;
+}
+
 /* QUERY without its arguments named FIRST and SECOND (the paging), whose
  * values go to *A and *B (-1 when absent); NULL and *ERROR set when a
  * release would read them otherwise. */
@@ -234,11 +248,9 @@ static const char *without_paging(apr_pool_t *p, const char *query,
         for (i = 0; i < args->nelts; i++) {
             const op_query_argument *arg = &APR_ARRAY_IDX(args, i,
                                                           op_query_argument);
-            for (k = 0; k < 2; k++) {
-                if (arg->name_length == strlen(names[k])
-                    && memcmp(arg->name, names[k], arg->name_length) == 0) {
-                    seen[reading][k] = arg->value;
-                }
+            k = paging_name(names, arg->name, arg->name_length);
+            if (k >= 0) {
+                seen[reading][k] = arg->value;
             }
         }
         for (k = 0; k < 2; k++) {
@@ -261,11 +273,7 @@ static const char *without_paging(apr_pool_t *p, const char *query,
     s = query;
     while (*s) {
         apr_size_t len = strcspn(s, "&"), n = strcspn(s, "=&");
-        int drop = 0;
-        for (k = 0; k < 2; k++) {
-            drop |= n == strlen(names[k]) && strncmp(s, names[k], n) == 0;
-        }
-        if (!drop && len > 0) {
+        if (paging_name(names, s, n) < 0 && len > 0) {
             kept = apr_pstrcat(p, kept, *kept ? "&" : "",
                                apr_pstrmemdup(p, s, len), NULL);
         }
@@ -276,14 +284,12 @@ static const char *without_paging(apr_pool_t *p, const char *query,
         for (i = 0; i < args->nelts; i++) {
             const op_query_argument *arg = &APR_ARRAY_IDX(args, i,
                                                           op_query_argument);
-            for (k = 0; k < 2; k++) {
-                if (arg->name_length == strlen(names[k])
-                    && memcmp(arg->name, names[k], arg->name_length) == 0) {
-                    *error = apr_psprintf(p, "the query hides '%s' from "
-                                          "some releases (%s)", names[k],
-                                          op_query_reading_releases(reading));
-                    return NULL;
-                }
+            k = paging_name(names, arg->name, arg->name_length);
+            if (k >= 0) {
+                *error = apr_psprintf(p, "the query hides '%s' from some "
+                                      "releases (%s)", names[k],
+                                      op_query_reading_releases(reading));
+                return NULL;
             }
         }
     }
