@@ -39,26 +39,6 @@ static int unavailable(request_rec *r, op_request *req, const char *err)
         r->pool, "the list could not be filtered: ", err, NULL), RULE);
 }
 
-/* Whether the client asked for expanded items ("expand", not "=false"). */
-static int asks_expand(apr_pool_t *p, const char *query)
-{
-    char *copy, *pair, *state;
-
-    if (query == NULL) {
-        return 0;
-    }
-    copy = apr_pstrdup(p, query);
-    for (pair = apr_strtok(copy, "&", &state); pair;
-         pair = apr_strtok(NULL, "&", &state)) {
-        if (strcmp(pair, "expand") == 0 || (strncmp(pair, "expand=", 7) == 0
-                                            && strcmp(pair + 7, "false") != 0
-                                            && strcmp(pair + 7, "0") != 0)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static int send_json(request_rec *r, const op_json *json, const char *type)
 {
     apr_size_t len;
@@ -75,32 +55,43 @@ static int send_json(request_rec *r, const op_json *json, const char *type)
     return OK;
 }
 
-/* The arguments of QUERY that shape expanded resources ("full", "short",
- * "simplify", "requestedTags"), as the client wrote them; NULL if none. */
-static const char *shape_arguments(apr_pool_t *p, const char *query)
+/* Whether QUERY asks for expanded items ("expand", not "=false" or "=0");
+ * if so, *SHAPE is its arguments that shape them ("full", "short",
+ * "simplify", "requestedTags") as the client wrote them, NULL if none. */
+static int list_arguments(apr_pool_t *p, const char *query,
+                          const char **shape)
 {
     static const char *const SHAPES[] = {
         "full", "short", "simplify", "requestedTags", NULL
     };
-    const char *shape = NULL;
     char *copy, *pair, *state;
-    int i;
+    int expand = 0, i;
 
+    *shape = NULL;
     if (query == NULL) {
-        return NULL;
+        return 0;
     }
     copy = apr_pstrdup(p, query);
     for (pair = apr_strtok(copy, "&", &state); pair;
          pair = apr_strtok(NULL, "&", &state)) {
         apr_size_t name = strcspn(pair, "=");
+        if (strcmp(pair, "expand") == 0 || (strncmp(pair, "expand=", 7) == 0
+                                            && strcmp(pair + 7, "false") != 0
+                                            && strcmp(pair + 7, "0") != 0)) {
+            expand = 1;
+        }
         for (i = 0; SHAPES[i]; i++) {
             if (strlen(SHAPES[i]) == name
                 && strncmp(pair, SHAPES[i], name) == 0) {
-                shape = shape ? apr_pstrcat(p, shape, "&", pair, NULL) : pair;
+                *shape = *shape ? apr_pstrcat(p, *shape, "&", pair, NULL)
+                                : pair;
             }
         }
     }
-    return shape;
+    if (!expand) {
+        *shape = NULL;
+    }
+    return expand;
 }
 
 /* Sends the items of ITEMS (GET /COLLECTION?expand) that KEEP selects,
@@ -111,8 +102,8 @@ static int send_list(request_rec *r, op_request *req, op_studies_request *s,
                      const char *collection, const op_json *items,
                      const char *keep, const op_list_plan *plan)
 {
-    int expand = asks_expand(r->pool, r->args);
-    const char *shape = expand ? shape_arguments(r->pool, r->args) : NULL;
+    const char *shape;
+    int expand = list_arguments(r->pool, r->args, &shape);
 
     if (shape) {
         apr_hash_t *kept = apr_hash_make(r->pool);
