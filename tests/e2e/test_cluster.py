@@ -840,15 +840,6 @@ def test_scenario_reader_killed_and_restarted(the_cluster, front):
 
 def test_scenario_writer_restarted(the_cluster, front):
     kind, apache = front
-    if kind == "cache" and harness.orthanc_version()[:2] == (1, 12):
-        # With the probe's lost deletions fixed, 5 runs of 6 on 1.12.7
-        # passed; in one (CI rehearsal, 2026-12-07) one change showed 1.55 s
-        # after it was made, 0.55 s past the bound (17 stale answers).  A
-        # second change of a series within one follower pass did not move
-        # its counters again (fixed the same day, cache_follower.c); skipped
-        # until repeated runs confirm it (docs/cluster.md, "Known problems").
-        pytest.skip("Orthanc 1.12.x: one change fresh after 1.55 s in 1 "
-                    "run of 6 (docs/cluster.md, Known problems)")
     writer = the_cluster.writer
     log_before = len(apache.error_log())
     with Load(apache.url + "/orthanc") as load, \
