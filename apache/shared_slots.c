@@ -21,8 +21,8 @@ int op_shared_slots_available(void)
     return slotmem_provider() != NULL;
 }
 
-apr_status_t op_shared_slots_create(apr_pool_t *pconf, apr_size_t size,
-                                    int n, void **slots)
+apr_status_t op_shared_slots_create(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                    apr_size_t size, int n, void ***slots)
 {
     const ap_slotmem_provider_t *provider = slotmem_provider();
     ap_slotmem_instance_t *table;
@@ -38,12 +38,13 @@ apr_status_t op_shared_slots_create(apr_pool_t *pconf, apr_size_t size,
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    *slots = apr_pcalloc(ptemp, sizeof(void *) * (apr_size_t)n);
     for (i = 0; i < n; i++) {
-        if ((rv = provider->dptr(table, (unsigned int)i, &slots[i]))
+        if ((rv = provider->dptr(table, (unsigned int)i, &(*slots)[i]))
             != APR_SUCCESS) {
             return rv;
         }
-        memset(slots[i], 0, size);
+        memset((*slots)[i], 0, size);
     }
     return APR_SUCCESS;
 }

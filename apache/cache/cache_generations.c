@@ -17,15 +17,14 @@ const char *op_cache_generations_create(apr_pool_t *pconf, apr_pool_t *ptemp,
     apr_status_t rv;
     int i;
 
-    if (!op_shared_slots_available()) {
-        return "mod_slotmem_shm is not loaded (Debian: a2enmod slotmem_shm)";
-    }
     if (backends->nelts == 0) {
         return NULL;
     }
-    slots = apr_pcalloc(ptemp, sizeof(void *) * (apr_size_t)backends->nelts);
-    rv = op_shared_slots_create(pconf, sizeof(op_cache_slot), backends->nelts,
-                                slots);
+    rv = op_shared_slots_create(pconf, ptemp, sizeof(op_cache_slot),
+                                backends->nelts, &slots);
+    if (rv == APR_ENOTIMPL) {
+        return "mod_slotmem_shm is not loaded (Debian: a2enmod slotmem_shm)";
+    }
     if (rv != APR_SUCCESS) {
         return apr_psprintf(ptemp, "its shared memory (%" APR_SIZE_T_FMT
                             " bytes) could not be created: %pm",

@@ -14,8 +14,6 @@
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
-#include <ap_provider.h>
-#include <ap_slotmem.h>
 #include <mod_cache.h>
 #include <mod_watchdog.h>
 #include <apr_fnmatch.h>
@@ -25,6 +23,7 @@
 #include "apache/balancer_setup.h"
 #include "apache/config.h"
 #include "apache/request_context.h"
+#include "apache/shared_slots.h"
 #include "backend_tls.h"
 #include "cache_config.h"
 #include "cache_follower.h"
@@ -244,8 +243,7 @@ static int check_modules(apr_pool_t *p, server_rec *main_server)
                "(LoadModule watchdog_module ...)");
         failures++;
     }
-    if (ap_lookup_provider(AP_SLOTMEM_PROVIDER_GROUP, "shm",
-                           AP_SLOTMEM_PROVIDER_VERSION) == NULL) {
+    if (!op_shared_slots_available()) {
         refuse(main_server, "OrthancProxyCache on needs mod_slotmem_shm, "
                "where it keeps its generation counters (Debian: a2enmod "
                "slotmem_shm)");

@@ -46,9 +46,8 @@ static int create_counters(apr_pool_t *pconf, apr_pool_t *plog,
     if (mappings->nelts == 0) {
         return OK;
     }
-    slots = apr_pcalloc(ptemp, sizeof(void *) * (apr_size_t)mappings->nelts);
-    rv = op_shared_slots_create(pconf, sizeof(op_traffic_counters),
-                                mappings->nelts, slots);
+    rv = op_shared_slots_create(pconf, ptemp, sizeof(op_traffic_counters),
+                                mappings->nelts, &slots);
     if (rv == APR_ENOTIMPL) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "%s",
                      op_status_counters_missing());

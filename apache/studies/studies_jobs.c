@@ -101,9 +101,8 @@ static int create_tables(apr_pool_t *pconf, apr_pool_t *plog,
     if (mappings->nelts == 0) {
         return OK;
     }
-    slots = apr_pcalloc(ptemp, sizeof(void *) * (apr_size_t)mappings->nelts);
-    rv = op_shared_slots_create(pconf, sizeof(struct op_job_owners),
-                                mappings->nelts, slots);
+    rv = op_shared_slots_create(pconf, ptemp, sizeof(struct op_job_owners),
+                                mappings->nelts, &slots);
     if (rv == APR_ENOTIMPL) {
         /* Restricted users then cannot start jobs (a reason says so). */
         return OK;
