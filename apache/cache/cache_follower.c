@@ -245,52 +245,20 @@ static void bump(pass *ps, op_scope_kind kind, const char *id)
     op_gen_bump(ps->gen, &scope);
 }
 
-/* Increments the counters of the resource ID at LEVEL, its UID and its
- * parents', going up; NULL, or why Orthanc could not be asked. */
-static const char *apply_resource(pass *ps, apr_pool_t *p,
-                                  op_resource_level level, const char *id)
+/* Asks Orthanc for SEEN ("series/ID", a resource at LEVEL) and keeps
+ * what it found for the rest of the pass in *OUT.  When its parents cannot
+ * be known, every answer is made fresh and *OUT says it was not
+ * attributed.  NULL, or why Orthanc could not be asked. */
+static const char *look_up(pass *ps, apr_pool_t *p, op_resource_level level,
+                           const char *seen, const looked_up **out)
 {
-    static const op_scope_kind KINDS[] = {
-        OP_SCOPE_NONE, OP_SCOPE_PATIENT, OP_SCOPE_STUDY, OP_SCOPE_SERIES,
-        OP_SCOPE_INSTANCE
-    };
-    const char *collection = op_resource_collection(level), *err, *seen;
-    const looked_up *before;
-    looked_up *found;
+    looked_up *found = apr_pcalloc(ps->p, sizeof(*found));
     op_resource_info info;
     op_http_answer answer;
+    const char *err;
 
-    if (collection == NULL || id == NULL || !op_scope_id_is_plain(id)) {
-        everything(ps, "a change the cache cannot attribute to a resource");
-        return NULL;
-    }
-    bump(ps, KINDS[level], id);
-    if (level == OP_RESOURCE_PATIENT) {
-        return NULL;
-    }
-    seen = apr_pstrcat(ps->p, collection, "/", id, NULL);
-    if ((before = apr_hash_get(ps->looked_up, seen, APR_HASH_KEY_STRING))
-        != NULL) {
-        /* Looked up earlier in this pass: not asked again, but its UID's
-         * and its parents' counters move again all the same - an answer
-         * may have been cached under the values of the first change. */
-        if (!before->attributed) {
-            everything(ps, "a change the cache could not attribute earlier "
-                       "in this pass");
-            return NULL;
-        }
-        if (before->uid) {
-            bump(ps, OP_SCOPE_UID, before->uid);
-        }
-        return apply_resource(ps, p, (op_resource_level)(level - 1),
-                              before->parent);
-    }
-    if (ps->lookups >= MAX_LOOKUPS) {
-        everything(ps, "more resources changed than one pass looks up");
-        return NULL;
-    }
-    found = apr_pcalloc(ps->p, sizeof(*found));
     apr_hash_set(ps->looked_up, seen, APR_HASH_KEY_STRING, found);
+    *out = found;
     ps->lookups++;
     if ((err = get(ps, p, apr_pstrcat(p, "/", seen, NULL), &answer)) != NULL) {
         return err;
@@ -314,10 +282,58 @@ static const char *apply_resource(pass *ps, apr_pool_t *p,
     found->attributed = 1;
     found->parent = apr_pstrdup(ps->p, info.parent);
     found->uid = apr_pstrdup(ps->p, info.uid);
-    if (info.uid) {
-        bump(ps, OP_SCOPE_UID, info.uid);
+    return NULL;
+}
+
+/* Increments the counters of the resource ID at LEVEL, its UID and its
+ * parents', going up; NULL, or why Orthanc could not be asked. */
+static const char *apply_resource(pass *ps, apr_pool_t *p,
+                                  op_resource_level level, const char *id)
+{
+    static const op_scope_kind KINDS[] = {
+        OP_SCOPE_NONE, OP_SCOPE_PATIENT, OP_SCOPE_STUDY, OP_SCOPE_SERIES,
+        OP_SCOPE_INSTANCE
+    };
+    const char *collection = op_resource_collection(level), *seen;
+    const looked_up *known;
+
+    if (collection == NULL || id == NULL || !op_scope_id_is_plain(id)) {
+        everything(ps, "a change the cache cannot attribute to a resource");
+        return NULL;
     }
-    return apply_resource(ps, p, (op_resource_level)(level - 1), info.parent);
+    bump(ps, KINDS[level], id);
+    if (level == OP_RESOURCE_PATIENT) {
+        return NULL;
+    }
+    seen = apr_pstrcat(ps->p, collection, "/", id, NULL);
+    known = apr_hash_get(ps->looked_up, seen, APR_HASH_KEY_STRING);
+    if (known == NULL) {
+        const char *err;
+        if (ps->lookups >= MAX_LOOKUPS) {
+            everything(ps, "more resources changed than one pass looks up");
+            return NULL;
+        }
+        if ((err = look_up(ps, p, level, seen, &known)) != NULL) {
+            return err;
+        }
+        if (!known->attributed) {
+            return NULL;                /* look_up made everything fresh */
+        }
+    }
+    else if (!known->attributed) {
+        /* Again: an answer may have been cached since the first time. */
+        everything(ps, "a change the cache could not attribute earlier in "
+                   "this pass");
+        return NULL;
+    }
+    /* Looked up once per pass, but every change of the resource moves its
+     * UID's and its parents' counters again: an answer may have been
+     * cached under the values of an earlier change. */
+    if (known->uid) {
+        bump(ps, OP_SCOPE_UID, known->uid);
+    }
+    return apply_resource(ps, p, (op_resource_level)(level - 1),
+                          known->parent);
 }
 
 /* ------------------------------------------------------------- the log */
