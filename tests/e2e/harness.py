@@ -127,7 +127,6 @@ def sanitizer_reports():
     return reports
 
 
-
 def basic_accounts(directory, name, users):
     """USERS ({user: group or None}) for mod_authn_file and
     mod_authz_groupfile: NAME.htpasswd (each password the user's name) and
@@ -146,6 +145,7 @@ def basic_accounts(directory, name, users):
     for path in (htpasswd, groups):
         os.chmod(path, 0o644)
     return {"htpasswd": htpasswd, "groups": groups}
+
 
 def free_port():
     """A TCP port on 127.0.0.1 nobody listens on right now."""

@@ -53,7 +53,6 @@ import json
 import os
 import re
 import socket
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass
@@ -61,8 +60,8 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from harness import SAMPLE_DIR, orthanc_decodes_query, orthanc_version, \
-    parse_responses, raw_request, wait_until
+from harness import SAMPLE_DIR, basic_accounts, orthanc_decodes_query, \
+    orthanc_version, parse_responses, raw_request, wait_until
 
 TIMEOUT = 60            # for requests the test itself makes to Orthanc
 RAW_TIMEOUT = 8         # silence after which a raw connection is given up
@@ -779,13 +778,8 @@ def env(orthanc, make_module_apache, module_dir):
                                                 encoded_slashes=mode))
         sites[READ + suffix] = Site(apache, "/orthanc")
         sites[UPLOAD + suffix] = Site(apache, "/upload")
-    htpasswd = os.path.join(module_dir, "users.htpasswd")
-    for user in ("root", "alice"):
-        subprocess.run(["htpasswd", "-b", "-B"]
-                       + (["-c"] if user == "root" else [])
-                       + [htpasswd, user, user], check=True,
-                       capture_output=True)
-    os.chmod(htpasswd, 0o644)
+    htpasswd = basic_accounts(module_dir, "users",
+                              {"root": None, "alice": None})["htpasswd"]
     rules = make_module_apache(RULES_SITE.format(url=orthanc.url,
                                                  htpasswd=htpasswd),
                                extra_modules=RULES_MODULES)

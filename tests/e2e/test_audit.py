@@ -12,17 +12,15 @@ authentication: clara may read, ravi may modify.
 import base64
 import json
 import os
-import re
 import signal
-import subprocess
 import time
 
 import pytest
 import requests
 
 import atna
-from harness import SAMPLE_DIR, raw_request, read_log, status_of, \
-    wait_until
+from harness import SAMPLE_DIR, basic_accounts, raw_request, read_log, \
+    status_of, wait_until
 from rsyslog import Rsyslog
 import tls
 
@@ -42,23 +40,8 @@ USERS = {"clara": "readers", "ravi": "editors", "ada": "admins"}
 TIMEOUT = 60
 
 
-def write_users(directory):
-    htpasswd = os.path.join(directory, "htpasswd")
-    groups = os.path.join(directory, "groups")
-    for i, user in enumerate(USERS):
-        subprocess.run(["htpasswd", "-b" + ("c" if i == 0 else ""), "-B",
-                        htpasswd, user, user], check=True, capture_output=True)
-    with open(groups, "w") as f:
-        for group in sorted(set(USERS.values())):
-            f.write(f"{group}: " + " ".join(u for u, g in USERS.items()
-                                            if g == group) + "\n")
-    for path in (htpasswd, groups):
-        os.chmod(path, 0o644)
-    return htpasswd, groups
-
-
 def site(orthanc_url, directory, outputs, window="2 30", extra=""):
-    htpasswd, groups = write_users(directory)
+    accounts = basic_accounts(directory, "users", USERS)
     return f"""
 OrthancProxyAuditProgram "{PROGRAM}"
 {outputs}
@@ -72,8 +55,8 @@ OrthancProxy /orthanc/ {orthanc_url}/
     OrthancProxyAuditWindow {window}
     AuthType Basic
     AuthName "PACS"
-    AuthUserFile "{htpasswd}"
-    AuthGroupFile "{groups}"
+    AuthUserFile "{accounts['htpasswd']}"
+    AuthGroupFile "{accounts['groups']}"
     AuthzSendForbiddenOnFailure On
     <RequireAny>
         <RequireAll>

@@ -15,7 +15,6 @@ carried its UID.
 """
 
 import io
-import os
 import time
 
 import pydicom
